@@ -1,0 +1,3 @@
+from qunyun.cli import main
+
+main()

@@ -1,0 +1,141 @@
+"""Builds the web application from Settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import redis
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from sqlalchemy import text
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
+
+from qunyun import __version__
+from qunyun.accounts import api as accounts_api
+from qunyun.accounts import pages as accounts_pages
+from qunyun.accounts.passwords import Passwords
+from qunyun.db.engine import Database
+from qunyun.db.migrate import upgrade
+from qunyun.links import api as links_api
+from qunyun.links import pages as links_pages
+from qunyun.links.cache import LinkCache
+from qunyun.links.redirect import RedirectFront
+from qunyun.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from qunyun.settings import Settings, load_settings
+from qunyun.visits import api as visits_api
+from qunyun.visits.recorder import VisitRecorder
+from qunyun.web import errors
+from qunyun.web.context import AppContext
+
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+log = logging.getLogger("qunyun")
+
+
+def build_context(settings: Settings, db: Database | None = None) -> AppContext:
+    db = db or Database(settings.database_url)
+    limiter: RateLimiter
+    if settings.redis_url:
+        limiter = RedisRateLimiter(redis.Redis.from_url(settings.redis_url))
+    else:
+        limiter = MemoryRateLimiter()
+    return AppContext(
+        settings=settings,
+        db=db,
+        passwords=Passwords(settings.argon2_profile),
+        limiter=limiter,
+        link_cache=LinkCache(settings.link_cache_seconds),
+        recorder=VisitRecorder(
+            db,
+            secret=settings.secret_key,
+            timezone=settings.timezone,
+            flush_seconds=settings.visit_flush_seconds,
+            batch_size=settings.visit_batch_size,
+            ip_retention_days=settings.visit_ip_retention_days,
+        ),
+    )
+
+
+def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
+    """The ASGI application: the redirect front, then the FastAPI application."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = build_context(settings, db)
+        if settings.apply_migrations_on_start:
+            upgrade(ctx.db)
+        if settings.redis_url:
+            ctx.link_cache.connect_redis(settings.redis_url)
+        await ctx.recorder.start()
+        app.state.ctx = ctx
+        try:
+            yield
+        finally:
+            await ctx.recorder.stop()
+            ctx.link_cache.close()
+            if db is None:
+                ctx.db.dispose()
+            app.state.ctx = None
+
+    app = FastAPI(
+        title="Qunyun API",
+        version=__version__,
+        description="群运 Qunyun: short links, live codes and community operations.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.ctx = None
+    errors.install(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="qy_session",
+        max_age=int(timedelta(days=settings.session_max_age_days).total_seconds()),
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/v1/openapi.json",
+            title="Qunyun API",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz(request: Request) -> JSONResponse:
+        ctx: AppContext = request.app.state.ctx
+        with ctx.db.session(write=False) as session:
+            session.execute(text("SELECT 1"))
+        return JSONResponse(
+            {"status": "ok", "version": __version__, "pending_visits": ctx.recorder.pending}
+        )
+
+    for router in (
+        accounts_pages.router,
+        accounts_api.router,
+        links_api.router,
+        links_pages.router,
+        visits_api.router,
+    ):
+        app.include_router(router)
+
+    return RedirectFront(app, lambda: app.state.ctx)
+
+
+def app_from_environment() -> ASGIApp:
+    """Factory for ``uvicorn --factory`` and the workers of ``qunyun serve``."""
+    return create_app(load_settings())

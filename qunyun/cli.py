@@ -1,0 +1,71 @@
+"""The ``qunyun`` command: one Typer application composed of each feature's commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from qunyun.accounts.cli import token_app, user_app
+from qunyun.db.cli import db_app
+from qunyun.links.cli import link_app
+from qunyun.settings import load_settings
+
+app = typer.Typer(
+    name="qunyun",
+    help="群运 Qunyun — community operations: short links, live codes, rules, rhythm, insight.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(link_app, name="link")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="address to listen on (QUNYUN_HOST, default 127.0.0.1)"),
+    port: int = typer.Option(None, help="port (QUNYUN_PORT, default 8000)"),
+    workers: int = typer.Option(None, help="worker processes (QUNYUN_WORKERS, default 1)"),
+    access_log: bool = typer.Option(False, help="log every request (slows the redirect)"),
+) -> None:
+    """Start the web application (uvicorn with uvloop and httptools)."""
+    import uvicorn
+
+    from qunyun.db.engine import Database
+    from qunyun.db.migrate import upgrade
+
+    settings = load_settings()
+    db = Database(settings.database_url)
+    upgrade(db)
+    db.dispose()
+    # Migrations ran once here; the workers must not race to run them again. The
+    # secret key is handed down so every worker signs sessions the same way.
+    os.environ["QUNYUN_APPLY_MIGRATIONS_ON_START"] = "false"
+    os.environ["QUNYUN_SECRET_KEY"] = settings.secret_key
+    uvicorn.run(
+        "qunyun.app:app_from_environment",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=access_log,
+        proxy_headers=False,  # X-Forwarded-For is read only from QUNYUN_TRUSTED_PROXIES
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

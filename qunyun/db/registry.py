@@ -1,0 +1,9 @@
+"""Every feature's models, imported so the metadata is complete (for Alembic and tests)."""
+
+from qunyun.accounts import models as _accounts  # noqa: F401
+from qunyun.community import models as _community  # noqa: F401
+from qunyun.db.base import Base
+from qunyun.links import models as _links  # noqa: F401
+from qunyun.visits import models as _visits  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,111 @@
+"""Per-worker cache of link snapshots for the redirect.
+
+Entries live ``ttl`` seconds; the worker that changes a link drops it at once (after
+commit) and, with Redis configured, tells every other worker to drop it too. Without
+Redis another worker may serve the old version for at most ``ttl`` seconds. Missing
+links are never cached, so a link is resolvable the moment its creation commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+import redis
+
+from qunyun.links.snapshot import LinkSnapshot
+
+log = logging.getLogger("qunyun.links.cache")
+INVALIDATE_CHANNEL = "qunyun:links:invalidate"
+
+
+class LinkCache:
+    def __init__(
+        self,
+        ttl: float,
+        max_entries: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._clock = clock
+        self._entries: dict[str, tuple[float, LinkSnapshot]] = {}
+        self._publisher: redis.Redis | None = None
+        self._listener: threading.Thread | None = None
+        self._pubsub: redis.client.PubSub | None = None
+
+    def get(self, key: str) -> LinkSnapshot | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if self._clock() - entry[0] > self.ttl:
+            self._entries.pop(key, None)
+            return None
+        return entry[1]
+
+    def put(self, key: str, snapshot: LinkSnapshot) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            # Drop the oldest tenth: dicts keep insertion order.
+            for old in list(self._entries)[: max(1, self.max_entries // 10)]:
+                self._entries.pop(old, None)
+        self._entries[key] = (self._clock(), snapshot)
+
+    def drop(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._entries.pop(key, None)
+
+    def invalidate(self, keys: Iterable[str]) -> None:
+        """Drop here and, when Redis is configured, in every other worker."""
+        keys = list(keys)
+        self.drop(keys)
+        if self._publisher is not None and keys:
+            try:
+                self._publisher.publish(INVALIDATE_CHANNEL, "\n".join(keys))
+            except redis.RedisError:
+                log.warning("could not publish link invalidation; other workers wait for the TTL")
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # --- Redis fan-out -------------------------------------------------------------
+
+    def connect_redis(self, url: str) -> None:
+        self._publisher = redis.Redis.from_url(url)
+        # A blocking subscriber needs no socket timeout, or redis-py retries forever.
+        subscriber = redis.Redis.from_url(url, socket_timeout=None)
+        self._pubsub = subscriber.pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(INVALIDATE_CHANNEL)
+        self._listener = threading.Thread(
+            target=self._listen, name="link-cache-invalidation", daemon=True
+        )
+        self._listener.start()
+
+    def _listen(self) -> None:
+        pubsub = self._pubsub
+        if pubsub is None:
+            return
+        try:
+            for message in pubsub.listen():
+                data = message.get("data")
+                if isinstance(data, bytes):
+                    self.drop(data.decode("utf-8").split("\n"))
+        except (redis.RedisError, ValueError, AttributeError):
+            log.warning("link invalidation listener stopped; falling back to the TTL")
+            self.clear()
+
+    def close(self) -> None:
+        if self._pubsub is not None:
+            try:
+                self._pubsub.unsubscribe()
+                self._pubsub.close()
+            except redis.RedisError:
+                pass
+        if self._publisher is not None:
+            self._publisher.close()

@@ -1,0 +1,207 @@
+"""The redirect at ``/{slug}``: the hot path, in plain ASGI.
+
+A cache hit costs a dict lookup, a list append and one response: no routing, no
+dependency injection, no database. Everything else (classifying the visitor, writing
+the visit) happens later in the visit recorder.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from qunyun.clients import classify
+from qunyun.errors import DomainError
+from qunyun.i18n import gettext, negotiate
+from qunyun.links.lookup import consume_capped_visit, load_snapshot
+from qunyun.links.slugs import RESERVED_SLUGS
+from qunyun.links.snapshot import STATE_STATUS, LinkSnapshot, LinkState
+from qunyun.visits.recorder import PendingVisit
+from qunyun.web.client_ip import scope_client_ip
+from qunyun.web.context import AppContext
+from qunyun.web.ratelimits import enforce
+from qunyun.web.render import environment
+
+SLUG_PATH = re.compile(r"/([A-Za-z0-9_-]{1,64})/?")
+PASSWORD_COOKIE = "qy_pw_csrf"
+
+Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _headers(scope: Scope) -> tuple[str | None, str | None]:
+    ua = ref = None
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            ua = value.decode("latin-1")
+        elif name == b"referer":
+            ref = value.decode("latin-1")
+    return ua, ref
+
+
+class RedirectFront:
+    """Answers ``/{slug}`` itself and hands every other request to the application."""
+
+    def __init__(self, app: ASGIApp, get_ctx: Callable[[], AppContext | None]) -> None:
+        self.app = app
+        self._get_ctx = get_ctx
+
+    @property
+    def ctx(self) -> AppContext | None:
+        return self._get_ctx()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD", "POST"):
+            match = SLUG_PATH.fullmatch(scope["path"])
+            if match is not None:
+                key = match.group(1).lower()
+                ctx = self._get_ctx()
+                if key not in RESERVED_SLUGS and ctx is not None:
+                    await self._serve(ctx, key, scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _serve(
+        self, ctx: AppContext, key: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        snapshot = ctx.link_cache.get(key)
+        if snapshot is None:
+            snapshot = await anyio.to_thread.run_sync(load_snapshot, ctx.db, key)
+            if snapshot is not None:
+                ctx.link_cache.put(key, snapshot)
+        now = time.time()
+        if snapshot is None:
+            await self._status_page(ctx, LinkState.unknown, scope, receive, send)
+            return
+        state = snapshot.state(now)
+        if state is not LinkState.ok:
+            await self._status_page(ctx, state, scope, receive, send)
+            return
+        if snapshot.password_hash is not None:
+            await self._password(ctx, snapshot, scope, receive, send)
+            return
+        if scope["method"] == "POST":
+            await Response(status_code=405)(scope, receive, send)
+            return
+        await self._redirect(ctx, snapshot, scope, send, now, snapshot.redirect_status)
+
+    async def _redirect(
+        self,
+        ctx: AppContext,
+        snapshot: LinkSnapshot,
+        scope: Scope,
+        send: Send,
+        now: float,
+        status: int,
+    ) -> None:
+        ua, ref = _headers(scope)
+        if scope["method"] != "HEAD":
+            counted = False
+            if snapshot.max_visits is not None and not classify(ua).is_bot:
+                if not await anyio.to_thread.run_sync(consume_capped_visit, ctx.db, snapshot.id):
+                    ctx.link_cache.drop([snapshot.slug.lower()])
+                    await self._status_page(ctx, LinkState.used_up, scope, None, send)
+                    return
+                counted = True
+            ip = scope_client_ip(scope, tuple(ctx.settings.trusted_proxies))
+            ctx.recorder.record(PendingVisit(snapshot.id, now, ref, ua, ip, counted))
+        cache = b"no-store" if status != 301 else b"private, max-age=3600"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"location", snapshot.location.encode("latin-1")),
+                    (b"cache-control", cache),
+                    (b"referrer-policy", b"no-referrer-when-downgrade"),
+                    (b"content-length", b"0"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    def _language(self, ctx: AppContext, scope: Scope) -> str:
+        for name, value in scope["headers"]:
+            if name == b"accept-language":
+                return negotiate(value.decode("latin-1"), ctx.settings.language)
+        return ctx.settings.language
+
+    def _page(self, ctx: AppContext, scope: Scope, template: str, **context: Any) -> str:
+        lang = self._language(ctx, scope)
+        query = scope.get("query_string", b"").decode("latin-1")
+        for part in query.split("&"):
+            if part.startswith("lang="):
+                lang = "en" if part[5:].startswith("en") else "zh-CN"
+
+        def _(key: str, **params: Any) -> str:
+            return gettext(key, lang, **params)
+
+        return environment().get_template(template).render(lang=lang, _=_, **context)
+
+    async def _status_page(
+        self, ctx: AppContext, state: LinkState, scope: Scope, receive: Receive | None, send: Send
+    ) -> None:
+        html = self._page(ctx, scope, "links/status.html", state=state.value)
+        response = HTMLResponse(
+            html, status_code=STATE_STATUS[state], headers={"Cache-Control": "no-store"}
+        )
+        await response(scope, receive or _no_body, send)
+
+    async def _password(
+        self, ctx: AppContext, snapshot: LinkSnapshot, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        request = Request(scope, receive)
+        error: str | None = None
+        status = 200
+        if scope["method"] == "POST":
+            form = await request.form(max_fields=4, max_part_size=4096)
+            sent_token = str(form.get("csrf_token") or "")
+            cookie_token = request.cookies.get(PASSWORD_COOKIE, "")
+            ip = scope_client_ip(scope, tuple(ctx.settings.trusted_proxies)) or "-"
+            if not cookie_token or not hmac.compare_digest(sent_token, cookie_token):
+                error, status = "error.csrf.invalid", 403
+            else:
+                try:
+                    enforce(ctx, f"pw:{snapshot.id}:{ip}", ctx.settings.link_password_rate)
+                except DomainError:
+                    error, status = "error.rate_limited", 429
+                else:
+                    password = str(form.get("password") or "")
+                    assert snapshot.password_hash is not None
+                    ok = await anyio.to_thread.run_sync(
+                        ctx.passwords.verify, snapshot.password_hash, password
+                    )
+                    if ok:
+                        await self._redirect(ctx, snapshot, scope, send, time.time(), 303)
+                        return
+                    error, status = "error.link.wrong_password", 403
+        token = request.cookies.get(PASSWORD_COOKIE) or secrets.token_urlsafe(24)
+        html = self._page(
+            ctx,
+            scope,
+            "links/password.html",
+            error=error,
+            retry_after=60,
+            csrf_token=token,
+            action="/" + snapshot.slug,
+        )
+        response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+        response.set_cookie(
+            PASSWORD_COOKIE, token, httponly=True, samesite="strict",
+            secure=ctx.settings.cookie_secure, path="/",
+        )
+        await response(scope, receive, send)
+
+
+async def _no_body() -> MutableMapping[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
