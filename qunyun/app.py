@@ -28,9 +28,16 @@ from qunyun.links import api as links_api
 from qunyun.links import pages as links_pages
 from qunyun.links.cache import LinkCache
 from qunyun.links.redirect import RedirectFront
+from qunyun.livecodes import api as livecodes_api
+from qunyun.livecodes import pages as livecodes_pages
+from qunyun.livecodes import public as livecodes_public
+from qunyun.livecodes import runtime as livecodes_runtime
+from qunyun.qr import api as qr_api
+from qunyun.qr import pages as qr_pages
 from qunyun.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from qunyun.settings import Settings, load_settings
 from qunyun.visits import api as visits_api
+from qunyun.visits import pages as visits_pages
 from qunyun.visits.recorder import VisitRecorder
 from qunyun.web import errors
 from qunyun.web.context import AppContext
@@ -46,7 +53,7 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
         limiter = RedisRateLimiter(redis.Redis.from_url(settings.redis_url))
     else:
         limiter = MemoryRateLimiter()
-    return AppContext(
+    ctx = AppContext(
         settings=settings,
         db=db,
         passwords=Passwords(settings.argon2_profile),
@@ -61,6 +68,9 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
             ip_retention_days=settings.visit_ip_retention_days,
         ),
     )
+    # Sets extras["live_code_landing"] (served by the redirect front) and the alert task.
+    livecodes_runtime.install(ctx)
+    return ctx
 
 
 def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
@@ -74,10 +84,12 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         if settings.redis_url:
             ctx.link_cache.connect_redis(settings.redis_url)
         await ctx.recorder.start()
+        await livecodes_runtime.start(ctx)
         app.state.ctx = ctx
         try:
             yield
         finally:
+            await livecodes_runtime.stop(ctx)
             await ctx.recorder.stop()
             ctx.link_cache.close()
             if db is None:
@@ -130,6 +142,12 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         links_api.router,
         links_pages.router,
         visits_api.router,
+        visits_pages.router,
+        qr_api.router,
+        qr_pages.router,
+        livecodes_public.router,
+        livecodes_api.router,
+        livecodes_pages.router,
     ):
         app.include_router(router)
 

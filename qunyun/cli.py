@@ -10,7 +10,10 @@ import typer
 from qunyun.accounts.cli import token_app, user_app
 from qunyun.db.cli import db_app
 from qunyun.links.cli import link_app
+from qunyun.qr.cli import qr_app
 from qunyun.settings import load_settings
+from qunyun.visits.cli import register as register_visit_commands
+from qunyun.visits.cli import visits_app
 
 app = typer.Typer(
     name="qunyun",
@@ -21,7 +24,10 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+register_visit_commands(link_app)
 app.add_typer(link_app, name="link")
+app.add_typer(visits_app, name="visits")
+app.add_typer(qr_app, name="qr")
 
 
 @app.command()

@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from qunyun.i18n import LANGUAGES, normalise_language
 
 DEFAULT_SQLITE_FILE = "qunyun.db"
-SECRET_KEY_FILE = ".qunyun-secret"
+SECRET_KEY_FILE = ".qunyun-secret"  # noqa: S105 - a file name
 
 
 class Settings(BaseSettings):

@@ -25,15 +25,17 @@ from qunyun.accounts import service as accounts
 from qunyun.accounts.passwords import Passwords
 from qunyun.accounts.roles import Role
 from qunyun.app import create_app
-from qunyun.links.redirect import RedirectFront
-from qunyun.web.context import AppContext
 from qunyun.db.engine import Database
 from qunyun.db.migrate import upgrade
 from qunyun.db.registry import metadata
+from qunyun.links.redirect import RedirectFront
 from qunyun.settings import Settings
+from qunyun.web.context import AppContext
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-PG_SERVER = os.environ.get("QUNYUN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_SERVER = os.environ.get(
+    "QUNYUN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("QUNYUN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
 
@@ -66,7 +68,7 @@ def pg_url(worker_id: str) -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "unreachable"
+    except Exception as exc:
         admin.dispose()
         unavailable(f"PostgreSQL not reachable at {PG_SERVER}: {type(exc).__name__}")
     name = f"qunyun_test_{worker_id}_{uuid.uuid4().hex[:8]}"
@@ -224,3 +226,16 @@ def app(sqlite_db: Database, tmp_path: Path) -> Iterator[App]:
 def any_app(db: Database, tmp_path: Path) -> Iterator[App]:
     """The application on each database backend."""
     yield from _app(db, tmp_path)
+
+
+def run_async(coroutine: Any) -> Any:
+    """Run a coroutine to completion on a fresh event loop in its own thread.
+
+    The browser tests' Playwright keeps an event loop running in the worker's main
+    thread, where ``asyncio.run`` would refuse to start.
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
 
@@ -15,7 +16,9 @@ from qunyun.errors import DomainError
 from qunyun.i18n import gettext
 from qunyun.settings import load_settings
 
-user_app = typer.Typer(help="Accounts: add, list, set a role, change a password.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Accounts: add, list, set a role, change a password.", no_args_is_help=True
+)
 token_app = typer.Typer(help="API tokens: create, list, revoke.", no_args_is_help=True)
 
 
@@ -26,7 +29,7 @@ def _db() -> tuple[Database, Passwords, str]:
     return db, Passwords(settings.argon2_profile), settings.language
 
 
-def _fail(exc: DomainError, lang: str) -> None:
+def _fail(exc: DomainError, lang: str) -> NoReturn:
     typer.echo(gettext(f"error.{exc.code}", lang, **exc.params), err=True)
     raise typer.Exit(2)
 
@@ -42,7 +45,9 @@ def add(
     name: str,
     role: Role = typer.Option(Role.operator, help="owner, admin, operator or viewer"),
     community: int = typer.Option(1, help="community id"),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from stdin"),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="read the password from stdin"
+    ),
 ) -> None:
     """Add a user with a role in a community (the password is prompted)."""
     db, passwords, lang = _db()
@@ -61,7 +66,9 @@ def list_users() -> None:
     db, _, _ = _db()
     with db.transaction(write=False) as session:
         for user in service.list_users(session):
-            roles = ", ".join(f"{c}:{r.value}" for c, r in service.roles_of(session, user.id).items())
+            roles = ", ".join(
+                f"{c}:{r.value}" for c, r in service.roles_of(session, user.id).items()
+            )
             state = "" if user.is_active else " (disabled)"
             typer.echo(f"{user.id}\t{user.name}\t{roles}{state}")
 
@@ -69,7 +76,7 @@ def list_users() -> None:
 @user_app.command("role")
 def set_role(name: str, role: Role, community: int = typer.Option(1)) -> None:
     """Give NAME the ROLE in a community."""
-    db, _, lang = _db()
+    db, _, _ = _db()
     with db.transaction() as session:
         user = service.get_user_by_name(session, name)
         if user is None:
@@ -80,9 +87,7 @@ def set_role(name: str, role: Role, community: int = typer.Option(1)) -> None:
 
 
 @user_app.command("password")
-def set_password(
-    name: str, password_stdin: bool = typer.Option(False, "--password-stdin")
-) -> None:
+def set_password(name: str, password_stdin: bool = typer.Option(False, "--password-stdin")) -> None:
     """Change NAME's password (signs out all of their sessions)."""
     db, passwords, lang = _db()
     password = _read_password(password_stdin)
@@ -99,14 +104,18 @@ def set_password(
 
 
 @token_app.command("create")
-def create(name: str, user: str = typer.Option(None, help="owner of the token (default: the only owner)")) -> None:
+def create(
+    name: str,
+    user: str | None = typer.Option(None, help="owner of the token (default: the only owner)"),
+) -> None:
     """Create an API token; it is printed once."""
     db, _, lang = _db()
     try:
         with db.transaction() as session:
             if user is None:
                 owners = [
-                    u for u in service.list_users(session)
+                    u
+                    for u in service.list_users(session)
                     if Role.owner in service.roles_of(session, u.id).values()
                 ]
                 if len(owners) != 1:

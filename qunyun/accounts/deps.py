@@ -62,11 +62,7 @@ def resolve_principal(request: Request, session: Session) -> Principal | None:
         if not isinstance(uid, int):
             return None
         user = session.get(User, uid)
-        if (
-            user is None
-            or not user.is_active
-            or request.session.get("sv") != user.session_version
-        ):
+        if user is None or not user.is_active or request.session.get("sv") != user.session_version:
             request.session.clear()
             return None
     principal = service.principal_for(session, user, via=via)
@@ -97,6 +93,10 @@ async def csrf_protect(request: Request) -> None:
     """
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return
+    signed_in = "session" in request.scope and isinstance(request.session.get("uid"), int)
+    if not signed_in and request.url.path.startswith("/api/"):
+        # Nobody to impersonate: say what is missing (sign in) rather than "forged".
+        raise DomainError("auth.required", status=401)
     expected = request.session.get("csrf") if "session" in request.scope else None
     sent = request.headers.get("x-csrf-token")
     if sent is None:

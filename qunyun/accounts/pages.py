@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from qunyun.accounts import service
-from qunyun.accounts.deps import CurrentPrincipal, Ctx, DbSession, OptionalPrincipal, csrf_protect
+from qunyun.accounts.deps import Ctx, CurrentPrincipal, DbSession, OptionalPrincipal, csrf_protect
 from qunyun.errors import DomainError
 from qunyun.i18n import LANGUAGES, gettext
 from qunyun.web.client_ip import scope_client_ip
@@ -57,13 +57,21 @@ def login(
     except DomainError as exc:
         message = gettext("error.rate_limited", language_of(request), **exc.params)
         return render(
-            request, "accounts/login.html", status_code=429, next=_safe_next(next), name=name,
+            request,
+            "accounts/login.html",
+            status_code=429,
+            next=_safe_next(next),
+            name=name,
             error=message,
         )
     user = service.authenticate(session, ctx.passwords, name, password)
     if user is None:
         return render(
-            request, "accounts/login.html", status_code=401, next=_safe_next(next), name=name,
+            request,
+            "accounts/login.html",
+            status_code=401,
+            next=_safe_next(next),
+            name=name,
             error=gettext("error.auth.bad_credentials", language_of(request)),
         )
     lang = request.session.get("lang")
@@ -115,8 +123,12 @@ def create_token(
         tokens = service.list_tokens(session, principal.user_id)
         message = gettext(f"error.{exc.code}", language_of(request), **exc.params)
         return render(
-            request, "accounts/tokens.html", status_code=exc.status, tokens=tokens,
-            new_token=None, error=message,
+            request,
+            "accounts/tokens.html",
+            status_code=exc.status,
+            tokens=tokens,
+            new_token=None,
+            error=message,
         )
     session.flush()
     tokens = service.list_tokens(session, principal.user_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-TOKEN_PREFIX = "qy_"
+TOKEN_PREFIX = "qy_"  # noqa: S105 - the public prefix of every token
 
 
 def new_token() -> str:

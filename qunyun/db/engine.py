@@ -94,6 +94,9 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
+    # Releasing a savepoint fires this too; only the outermost commit counts.
+    if session.in_nested_transaction():
+        return
     callbacks = session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
         callback()
@@ -101,4 +104,8 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
+    # A savepoint rolled back keeps the callbacks queued before it; they are only
+    # cache invalidations, harmless if run for a change that did not happen.
+    if session.in_nested_transaction():
+        return
     session.info.pop(_AFTER_COMMIT, None)

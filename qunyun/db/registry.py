@@ -4,6 +4,7 @@ from qunyun.accounts import models as _accounts  # noqa: F401
 from qunyun.community import models as _community  # noqa: F401
 from qunyun.db.base import Base
 from qunyun.links import models as _links  # noqa: F401
+from qunyun.livecodes import models as _livecodes  # noqa: F401
 from qunyun.visits import models as _visits  # noqa: F401
 
 metadata = Base.metadata

@@ -33,6 +33,7 @@ class LinkCache:
         self._clock = clock
         self._entries: dict[str, tuple[float, LinkSnapshot]] = {}
         self._publisher: redis.Redis | None = None
+        self._subscriber: redis.Redis | None = None
         self._listener: threading.Thread | None = None
         self._pubsub: redis.client.PubSub | None = None
 
@@ -79,8 +80,10 @@ class LinkCache:
     def connect_redis(self, url: str) -> None:
         self._publisher = redis.Redis.from_url(url)
         # A blocking subscriber needs no socket timeout, or redis-py retries forever.
-        subscriber = redis.Redis.from_url(url, socket_timeout=None)
-        self._pubsub = subscriber.pubsub(ignore_subscribe_messages=True)
+        # Keep the client referenced: when it is collected it closes its connections,
+        # the subscription's included.
+        self._subscriber = redis.Redis.from_url(url, socket_timeout=None)
+        self._pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self._pubsub.subscribe(INVALIDATE_CHANNEL)
         self._listener = threading.Thread(
             target=self._listen, name="link-cache-invalidation", daemon=True
@@ -92,7 +95,7 @@ class LinkCache:
         if pubsub is None:
             return
         try:
-            for message in pubsub.listen():
+            for message in pubsub.listen():  # type: ignore[no-untyped-call]
                 data = message.get("data")
                 if isinstance(data, bytes):
                     self.drop(data.decode("utf-8").split("\n"))
@@ -103,7 +106,7 @@ class LinkCache:
     def close(self) -> None:
         if self._pubsub is not None:
             try:
-                self._pubsub.unsubscribe()
+                self._pubsub.unsubscribe()  # type: ignore[no-untyped-call]
                 self._pubsub.close()
             except redis.RedisError:
                 pass

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -49,7 +50,16 @@ class Link(Base):
     slug: Mapped[str] = mapped_column(String(64))
     # Slugs are case-insensitive: the key is the lower-cased slug and is what is unique.
     slug_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # "url": redirects to target_url; "live_code": serves a live code's landing page
+    # (the code's own link, or one of its channels' links).
+    kind: Mapped[str] = mapped_column(String(16), default="url")
     target_url: Mapped[str] = mapped_column(Text)
+    live_code_id: Mapped[int | None] = mapped_column(
+        ForeignKey("live_codes.id", ondelete="CASCADE"), default=None, index=True
+    )
+    channel_id: Mapped[int | None] = mapped_column(
+        ForeignKey("live_code_channels.id", ondelete="CASCADE"), default=None
+    )
     title: Mapped[str | None] = mapped_column(String(200), default=None)
     note: Mapped[str | None] = mapped_column(Text, default=None)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -62,6 +72,17 @@ class Link(Base):
     utm_term: Mapped[str | None] = mapped_column(String(100), default=None)
     utm_content: Mapped[str | None] = mapped_column(String(100), default=None)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Who may open the link: each list empty or None means "any"; the visitor must
+    # match every list that is set (an app list may include "browser", meaning a
+    # standalone browser rather than an app's in-app browser).
+    allowed_apps: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    allowed_devices: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    allowed_os: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    # direct | guide | landing; None follows the community's default.
+    anti_block_mode: Mapped[str | None] = mapped_column(String(16), default=None)
+    preview_title: Mapped[str | None] = mapped_column(String(200), default=None)
+    preview_description: Mapped[str | None] = mapped_column(String(500), default=None)
+    preview_image_url: Mapped[str | None] = mapped_column(Text, default=None)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), default=None
@@ -78,7 +99,8 @@ class Link(Base):
 
 
 class BlockedHost(Base):
-    """A domain pattern no link of the community may point to (``example.com``, ``*.example.com``)."""
+    """A domain pattern the community's links may not point to (``example.com``,
+    ``*.example.com``)."""
 
     __tablename__ = "blocked_hosts"
     __table_args__ = (UniqueConstraint("community_id", "pattern"),)

@@ -12,19 +12,24 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
+from functools import lru_cache
 from typing import Any
 
 import anyio
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qunyun.clients import classify
+from qunyun.clients import Client, classify
 from qunyun.errors import DomainError
 from qunyun.i18n import gettext, negotiate
+from qunyun.links.access import Action, decide
 from qunyun.links.lookup import consume_capped_visit, load_snapshot
 from qunyun.links.slugs import RESERVED_SLUGS
 from qunyun.links.snapshot import STATE_STATUS, LinkSnapshot, LinkState
+from qunyun.links.urls import display_url
+from qunyun.qr import QrStyle, render_svg
 from qunyun.visits.recorder import PendingVisit
 from qunyun.web.client_ip import scope_client_ip
 from qunyun.web.context import AppContext
@@ -32,9 +37,29 @@ from qunyun.web.ratelimits import enforce
 from qunyun.web.render import environment
 
 SLUG_PATH = re.compile(r"/([A-Za-z0-9_-]{1,64})/?")
-PASSWORD_COOKIE = "qy_pw_csrf"
+PASSWORD_COOKIE = "qy_pw_csrf"  # noqa: S105 - a cookie name, not a secret
 
 Handler = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def _client_headers(scope: Scope) -> tuple[str | None, dict[str, str] | None]:
+    """The User-Agent, and the Client Hints when the browser sent any."""
+    ua: str | None = None
+    hints: dict[str, str] | None = None
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            ua = value.decode("latin-1")
+        elif name.startswith(b"sec-ch-ua"):
+            if hints is None:
+                hints = {}
+            hints[name.decode("latin-1")] = value.decode("latin-1")
+    return ua, hints
+
+
+@lru_cache(maxsize=4096)
+def qr_svg(text: str) -> str:
+    """An inline QR image: the visitor pages make no extra request."""
+    return render_svg(text, QrStyle(scale=6, border=2))
 
 
 def _headers(scope: Scope) -> tuple[str | None, str | None]:
@@ -85,13 +110,85 @@ class RedirectFront:
         if state is not LinkState.ok:
             await self._status_page(ctx, state, scope, receive, send)
             return
-        if snapshot.password_hash is not None:
+        client = classify(*_client_headers(scope))
+        if b"preview" in scope.get("query_string", b""):
+            action = Action.preview
+        else:
+            action = decide(
+                client, mode=snapshot.mode, gate=snapshot.gate, guide_apps=snapshot.guide_apps
+            )
+        if action is Action.go and snapshot.password_hash is not None:
             await self._password(ctx, snapshot, scope, receive, send)
             return
         if scope["method"] == "POST":
             await Response(status_code=405)(scope, receive, send)
             return
-        await self._redirect(ctx, snapshot, scope, send, now, snapshot.redirect_status)
+        if action is Action.go:
+            if snapshot.kind == "live_code":
+                await self._live_code(ctx, snapshot, client, scope, receive, send, now)
+            else:
+                await self._redirect(ctx, snapshot, scope, send, now, snapshot.redirect_status)
+            return
+        if scope["method"] != "HEAD":
+            self._record(ctx, snapshot, scope, now, counted=False)
+        await self._interstitial(ctx, snapshot, action, client, scope, receive, send)
+
+    async def _live_code(
+        self,
+        ctx: AppContext,
+        snapshot: LinkSnapshot,
+        client: Client,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        now: float,
+    ) -> None:
+        serve = ctx.extras.get("live_code_landing")
+        if serve is None:
+            await self._status_page(ctx, LinkState.unknown, scope, receive, send)
+            return
+        await serve(ctx, snapshot, client, scope, receive, send, now)
+
+    def _record(
+        self, ctx: AppContext, snapshot: LinkSnapshot, scope: Scope, now: float, counted: bool
+    ) -> None:
+        ua, ref = _headers(scope)
+        ip = scope_client_ip(scope, tuple(ctx.settings.trusted_proxies))
+        ctx.recorder.record(PendingVisit(snapshot.id, now, ref, ua, ip, counted))
+
+    async def _interstitial(
+        self,
+        ctx: AppContext,
+        snapshot: LinkSnapshot,
+        action: Action,
+        client: Client,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        short_url = f"{ctx.settings.base_url}/{snapshot.slug}"
+        template = {
+            Action.preview: "links/landing.html",
+            Action.landing: "links/landing.html",
+            Action.guide: "links/guide.html",
+            Action.blocked: "links/blocked.html",
+        }[action]
+        html = self._page(
+            ctx,
+            scope,
+            template,
+            link=snapshot,
+            short_url=short_url,
+            target=display_url(snapshot.location) if snapshot.kind == "url" else short_url,
+            # segno's SVG of our own URL: markup we generate, not input.
+            qr_svg=Markup(qr_svg(short_url)),  # noqa: S704
+            client=client,
+            platform=(client.os or "").lower(),
+            gate=snapshot.gate,
+        )
+        status = 403 if action is Action.blocked else 200
+        response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+        await response(scope, receive, send)
 
     async def _redirect(
         self,
@@ -102,8 +199,8 @@ class RedirectFront:
         now: float,
         status: int,
     ) -> None:
-        ua, ref = _headers(scope)
         if scope["method"] != "HEAD":
+            ua = _headers(scope)[0]
             counted = False
             if snapshot.max_visits is not None and not classify(ua).is_bot:
                 if not await anyio.to_thread.run_sync(consume_capped_visit, ctx.db, snapshot.id):
@@ -111,8 +208,7 @@ class RedirectFront:
                     await self._status_page(ctx, LinkState.used_up, scope, None, send)
                     return
                 counted = True
-            ip = scope_client_ip(scope, tuple(ctx.settings.trusted_proxies))
-            ctx.recorder.record(PendingVisit(snapshot.id, now, ref, ua, ip, counted))
+            self._record(ctx, snapshot, scope, now, counted)
         cache = b"no-store" if status != 301 else b"private, max-age=3600"
         await send(
             {
@@ -195,13 +291,15 @@ class RedirectFront:
         )
         response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
         response.set_cookie(
-            PASSWORD_COOKIE, token, httponly=True, samesite="strict",
-            secure=ctx.settings.cookie_secure, path="/",
+            PASSWORD_COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=ctx.settings.cookie_secure,
+            path="/",
         )
         await response(scope, receive, send)
 
 
 async def _no_body() -> MutableMapping[str, Any]:
     return {"type": "http.request", "body": b"", "more_body": False}
-
-

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from qunyun.links.access import DEFAULT_GUIDE_APPS, Gate, Mode
 
 
 class LinkState(StrEnum):
@@ -37,6 +39,14 @@ class LinkSnapshot:
     human_visits: int
     password_hash: str | None
     title: str | None
+    kind: str = "url"
+    live_code_id: int | None = None
+    channel_id: int | None = None
+    mode: Mode = Mode.direct
+    gate: Gate = field(default_factory=Gate)
+    guide_apps: frozenset[str] = DEFAULT_GUIDE_APPS
+    description: str | None = None
+    image_url: str | None = None
 
     def state(self, now: float) -> LinkState:
         if self.deleted:

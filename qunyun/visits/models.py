@@ -34,5 +34,9 @@ class Visit(Base):
     os: Mapped[str] = mapped_column(String(64), default="Other")
     device: Mapped[str] = mapped_column(String(16), default="other")
     app: Mapped[str | None] = mapped_column(String(32), default=None)
+    # For live codes: which pool member's QR the visitor was shown.
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("live_code_members.id", ondelete="SET NULL"), default=None
+    )
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     bot_name: Mapped[str | None] = mapped_column(String(64), default=None)

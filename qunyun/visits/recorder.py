@@ -14,16 +14,19 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
-from sqlalchemy import insert, update
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from qunyun.clients import classify
 from qunyun.db.engine import Database
 from qunyun.links.models import Link
+from qunyun.livecodes.models import LiveCodeMember
 from qunyun.visits.keys import epoch_hour, local_day, referrer_host, visitor_key
 from qunyun.visits.models import Visit
 
@@ -43,6 +46,10 @@ class PendingVisit:
     # The redirect already counted this visit against the link's cap.
     counted: bool = False
     app: str | None = None
+    # Live codes: the pool member shown, and whether this view counts against the
+    # member's scan threshold (a returning "sticky" visitor does not count again).
+    member_id: int | None = None
+    count_scan: bool = True
 
 
 class VisitRecorder:
@@ -135,6 +142,14 @@ class VisitRecorder:
             return 0
         try:
             await anyio.to_thread.run_sync(self.write, batch)
+        except IntegrityError:
+            # A link deleted for good while its visits waited (a live code removed with
+            # its links): drop those visits, keep the rest.
+            kept = await anyio.to_thread.run_sync(self._without_missing_links, batch)
+            self.dropped += len(batch) - len(kept)
+            if kept:
+                self._pending[:0] = kept
+            return 0
         except Exception:
             log.exception("writing %d visits failed; keeping them for the next try", len(batch))
             self._pending[:0] = batch
@@ -169,6 +184,7 @@ class VisitRecorder:
                     "app": v.app or (client.app.value if client.app else None),
                     "is_bot": client.is_bot,
                     "bot_name": client.bot_name[:64] if client.bot_name else None,
+                    "member_id": v.member_id,
                 }
             )
         return rows
@@ -178,6 +194,7 @@ class VisitRecorder:
         humans: dict[int, int] = {}
         bots: dict[int, int] = {}
         last: dict[int, datetime] = {}
+        scans: dict[int, int] = {}
         for pending, row in zip(batch, rows, strict=True):
             link_id = pending.link_id
             if row["is_bot"]:
@@ -185,8 +202,15 @@ class VisitRecorder:
             elif not pending.counted:
                 humans[link_id] = humans.get(link_id, 0) + 1
             last[link_id] = max(last.get(link_id, row["ts"]), row["ts"])
+            if pending.member_id is not None and pending.count_scan and not row["is_bot"]:
+                scans[pending.member_id] = scans.get(pending.member_id, 0) + 1
         with self.db.transaction() as session:
-            session.execute(insert(Visit), rows)
+            _forget_deleted_members(session, rows)
+            connection = session.connection()
+            statement, params = _bulk_insert(connection.dialect.name, rows)
+            # The driver's executemany, not the ORM: at thousands of visits a second
+            # the ORM's per-row work would cost the redirect workers a quarter of a core.
+            connection.exec_driver_sql(statement, params)
             for link_id in sorted(last):
                 session.execute(
                     update(Link)
@@ -198,7 +222,20 @@ class VisitRecorder:
                     )
                     .execution_options(synchronize_session=False)
                 )
+            for member_id in sorted(scans):
+                session.execute(
+                    update(LiveCodeMember)
+                    .where(LiveCodeMember.id == member_id)
+                    .values(scans=LiveCodeMember.scans + scans[member_id])
+                    .execution_options(synchronize_session=False)
+                )
         self.written += len(rows)
+
+    def _without_missing_links(self, batch: list[PendingVisit]) -> list[PendingVisit]:
+        ids = {v.link_id for v in batch}
+        with self.db.session(write=False) as session:
+            existing = set(session.scalars(select(Link.id).where(Link.id.in_(ids))))
+        return [v for v in batch if v.link_id in existing]
 
     def purge_ips(self) -> int:
         """Erase raw client addresses older than the retention period."""
@@ -211,3 +248,56 @@ class VisitRecorder:
                 .execution_options(synchronize_session=False)
             )
             return int(getattr(result, "rowcount", 0) or 0)
+
+
+_COLUMNS = (
+    "link_id",
+    "ts",
+    "day",
+    "hour",
+    "referrer",
+    "referrer_host",
+    "user_agent",
+    "ip",
+    "visitor_key",
+    "browser",
+    "os",
+    "device",
+    "app",
+    "is_bot",
+    "bot_name",
+    "member_id",
+)
+
+
+def _forget_deleted_members(session: Session, rows: list[dict[str, Any]]) -> None:
+    """A pool member deleted since its view was queued must not fail the whole batch."""
+    shown = {row["member_id"] for row in rows if row["member_id"] is not None}
+    if not shown:
+        return
+    alive = set(session.scalars(select(LiveCodeMember.id).where(LiveCodeMember.id.in_(shown))))
+    for row in rows:
+        if row["member_id"] is not None and row["member_id"] not in alive:
+            row["member_id"] = None
+
+
+def _sqlite_value(value: Any) -> Any:
+    # The formats SQLAlchemy itself stores on SQLite (naive UTC, ISO dates, 0/1).
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _bulk_insert(dialect: str, rows: list[dict[str, Any]]) -> tuple[str, list[tuple[Any, ...]]]:
+    mark = "?" if dialect == "sqlite" else "%s"
+    columns = ", ".join(_COLUMNS)
+    marks = ", ".join([mark] * len(_COLUMNS))
+    # Built from the constant column list above, never from input.
+    statement = f"INSERT INTO visits ({columns}) VALUES ({marks})"  # noqa: S608
+    if dialect == "sqlite":
+        return statement, [tuple(_sqlite_value(row[c]) for c in _COLUMNS) for row in rows]
+    return statement, [tuple(row[c] for c in _COLUMNS) for row in rows]

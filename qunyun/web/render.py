@@ -24,7 +24,10 @@ PACKAGE = Path(__file__).resolve().parent.parent
 def environment() -> Environment:
     # Feature folders keep their own templates in <feature>/templates/; the shared
     # layout lives in web/templates/.
-    search = [str(TEMPLATES), *sorted(str(p) for p in PACKAGE.glob("*/templates") if p != TEMPLATES)]
+    search = [
+        str(TEMPLATES),
+        *sorted(str(p) for p in PACKAGE.glob("*/templates") if p != TEMPLATES),
+    ]
     env = Environment(
         loader=FileSystemLoader(search),
         autoescape=select_autoescape(["html", "xml", "svg"], default=True),
@@ -49,21 +52,23 @@ def language_of(request: Request) -> str:
     return request_language(request, get_ctx(request).settings.language)
 
 
-def render(
-    request: Request, template: str, status_code: int = 200, **context: Any
-) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     lang = language_of(request)
 
     def _(key: str, **params: Any) -> str:
         return gettext(key, lang, **params)
 
-    html = environment().get_template(template).render(
-        request=request,
-        lang=lang,
-        _=_,
-        csrf_token=csrf_token(request) if "session" in request.scope else "",
-        principal=request.scope.get("qunyun.principal"),
-        base_url=get_ctx(request).settings.base_url,
-        **context,
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            request=request,
+            lang=lang,
+            _=_,
+            csrf_token=csrf_token(request) if "session" in request.scope else "",
+            principal=request.scope.get("qunyun.principal"),
+            base_url=get_ctx(request).settings.base_url,
+            **context,
+        )
     )
     return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})

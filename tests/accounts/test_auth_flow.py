@@ -70,7 +70,9 @@ def test_login_is_rate_limited(app: App) -> None:
     assert statuses[:10] == [401] * 10
     assert statuses[10:] == [429, 429]
     # Even the right password waits out the window.
-    right = app.client.post("/login", data={"name": "dave", "password": PASSWORD, "csrf_token": csrf})
+    right = app.client.post(
+        "/login", data={"name": "dave", "password": PASSWORD, "csrf_token": csrf}
+    )
     assert right.status_code == 429
 
 
@@ -107,7 +109,9 @@ def test_session_api_writes_need_the_csrf_header(app: App) -> None:
     refused = app.client.post("/api/v1/tokens", json={"name": "laptop"})
     assert refused.status_code == 403
     assert refused.json()["code"] == "csrf.invalid"
-    made = app.client.post("/api/v1/tokens", json={"name": "laptop"}, headers={"X-CSRF-Token": csrf})
+    made = app.client.post(
+        "/api/v1/tokens", json={"name": "laptop"}, headers={"X-CSRF-Token": csrf}
+    )
     assert made.status_code == 201
 
 
@@ -163,7 +167,9 @@ def test_language_switch_is_remembered_for_the_user(app: App) -> None:
     csrf = app.login("kate")
     assert "API 令牌" in app.client.get("/tokens").text
     r = app.client.post(
-        "/language", data={"lang": "en", "next": "/tokens", "csrf_token": csrf}, follow_redirects=False
+        "/language",
+        data={"lang": "en", "next": "/tokens", "csrf_token": csrf},
+        follow_redirects=False,
     )
     assert r.status_code == 303
     assert "API tokens" in app.client.get("/tokens").text

@@ -44,3 +44,15 @@ def test_readers_do_not_block_a_writer(sqlite_db: Database) -> None:
         with sqlite_db.transaction() as writer:
             writer.add(Community(slug="w", name="W"))
         assert reader.scalar(select(func.count()).select_from(Community)) >= 1
+
+
+def test_after_commit_waits_for_the_outermost_commit(db: Database) -> None:
+    ran: list[str] = []
+    with db.transaction() as s:
+        after_commit(s, lambda: ran.append("outer"))
+        with s.begin_nested():
+            s.add(Community(slug="n1", name="N1"))
+        assert ran == []  # releasing the savepoint is not the commit
+        nested = s.begin_nested()
+        nested.rollback()
+    assert ran == ["outer"]

@@ -10,9 +10,18 @@ from qunyun.links.snapshot import LinkSnapshot, LinkState
 
 def snap(slug: str = "a", **kw: object) -> LinkSnapshot:
     values: dict[str, object] = {
-        "id": 1, "community_id": 1, "slug": slug, "location": "https://e.com/",
-        "redirect_status": 302, "enabled": True, "deleted": False, "expires_at": None,
-        "max_visits": None, "human_visits": 0, "password_hash": None, "title": None,
+        "id": 1,
+        "community_id": 1,
+        "slug": slug,
+        "location": "https://e.com/",
+        "redirect_status": 302,
+        "enabled": True,
+        "deleted": False,
+        "expires_at": None,
+        "max_visits": None,
+        "human_visits": 0,
+        "password_hash": None,
+        "title": None,
     }
     values.update(kw)
     return LinkSnapshot(**values)  # type: ignore[arg-type]

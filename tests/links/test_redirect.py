@@ -50,8 +50,11 @@ def test_permanent_redirect_is_cacheable_for_an_hour_only(app: App) -> None:
 
 def test_utm_parameters_are_appended(app: App) -> None:
     make_link(
-        app.db, "utm", "https://example.com/p?utm_source=old&keep=1#top",
-        utm_source="wechat", utm_campaign="双十一",
+        app.db,
+        "utm",
+        "https://example.com/p?utm_source=old&keep=1#top",
+        utm_source="wechat",
+        utm_campaign="双十一",
     )
     location = app.client.get("/utm", follow_redirects=False).headers["location"]
     assert location.startswith("https://example.com/p?")
@@ -80,7 +83,9 @@ def test_unknown_link_page_in_both_languages(app: App) -> None:
         ({"max_visits": 3, "human_visits": 3}, 410, "访问次数已用完"),
     ],
 )
-def test_links_that_cannot_be_followed(app: App, fields: dict[str, object], status: int, text: str) -> None:
+def test_links_that_cannot_be_followed(
+    app: App, fields: dict[str, object], status: int, text: str
+) -> None:
     make_link(app.db, "closed", **fields)
     r = app.client.get("/closed", follow_redirects=False)
     assert r.status_code == status
@@ -91,7 +96,10 @@ def test_links_that_cannot_be_followed(app: App, fields: dict[str, object], stat
 
 def test_visit_cap_is_exact_and_bots_do_not_use_it_up(app: App) -> None:
     link_id = make_link(app.db, "two", max_visits=2)
-    assert app.client.get("/two", follow_redirects=False, headers={"User-Agent": TELEGRAM_BOT}).status_code == 302
+    # A preview bot gets the link's card, and does not use up a visit.
+    card = app.client.get("/two", follow_redirects=False, headers={"User-Agent": TELEGRAM_BOT})
+    assert card.status_code == 200
+    assert 'property="og:url" content="http://testserver/two"' in card.text
     codes = [
         app.client.get("/two", follow_redirects=False, headers={"User-Agent": IPHONE}).status_code
         for _ in range(3)
@@ -114,7 +122,8 @@ def test_head_requests_do_not_count(app: App) -> None:
 def test_each_visit_is_recorded_with_its_details(app: App) -> None:
     link_id = make_link(app.db, "rec")
     app.client.get(
-        "/rec", follow_redirects=False,
+        "/rec",
+        follow_redirects=False,
         headers={"User-Agent": IPHONE, "Referer": "https://mp.weixin.qq.com/s/abc"},
     )
     app.client.get("/rec", follow_redirects=False, headers={"User-Agent": TELEGRAM_BOT})
@@ -145,7 +154,12 @@ def test_reserved_paths_are_not_treated_as_links(app: App) -> None:
 class TestPassword:
     @pytest.fixture
     def protected(self, app: App) -> App:
-        make_link(app.db, "secret", "https://example.com/private", password_hash=Passwords("test").hash("open sesame"))
+        make_link(
+            app.db,
+            "secret",
+            "https://example.com/private",
+            password_hash=Passwords("test").hash("open sesame"),
+        )
         return app
 
     def _form(self, app: App) -> str:
@@ -179,11 +193,15 @@ class TestPassword:
     def test_attempts_are_throttled_per_link_and_client(self, protected: App) -> None:
         token = self._form(protected)
         codes = [
-            protected.client.post("/secret", data={"password": f"guess{i}", "csrf_token": token}).status_code
+            protected.client.post(
+                "/secret", data={"password": f"guess{i}", "csrf_token": token}
+            ).status_code
             for i in range(6)
         ]
         assert codes == [403] * 5 + [429]
-        right = protected.client.post("/secret", data={"password": "open sesame", "csrf_token": token})
+        right = protected.client.post(
+            "/secret", data={"password": "open sesame", "csrf_token": token}
+        )
         assert right.status_code == 429
 
 

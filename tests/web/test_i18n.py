@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "qunyun"
 
 def test_every_message_has_every_language_with_the_same_placeholders() -> None:
     problems = []
-    for key in catalog().keys():
+    for key in catalog().messages:
         entry = catalog().messages[key]
         missing = [lang for lang in LANGUAGES if not entry.get(lang)]
         if missing:
@@ -30,7 +30,9 @@ def test_every_message_has_every_language_with_the_same_placeholders() -> None:
 def test_every_key_used_in_templates_exists() -> None:
     used = set()
     for template in PACKAGE.rglob("templates/**/*.html"):
-        used |= set(re.findall(r"""_\(\s*["']([a-z0-9_.\-]+)["']\s*[,)]""", template.read_text("utf-8")))
+        used |= set(
+            re.findall(r"""_\(\s*["']([a-z0-9_.\-]+)["']\s*[,)]""", template.read_text("utf-8"))
+        )
     missing = sorted(k for k in used if not catalog().has(k))
     assert missing == []
 

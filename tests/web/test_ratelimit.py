@@ -42,8 +42,11 @@ def test_redis_limiter_is_shared_between_instances(redis_url: str) -> None:
     b = RedisRateLimiter(redis.Redis.from_url(redis_url), prefix="t:")
     # A day-long window: the test never straddles two windows in practice.
     rate = Rate(3, 86400)
-    allowed = [a.hit("login:x", rate).allowed, b.hit("login:x", rate).allowed,
-               a.hit("login:x", rate).allowed]
+    allowed = [
+        a.hit("login:x", rate).allowed,
+        b.hit("login:x", rate).allowed,
+        a.hit("login:x", rate).allowed,
+    ]
     assert allowed == [True, True, True]
     refused = b.hit("login:x", rate)
     assert refused.allowed is False

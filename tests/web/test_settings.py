@@ -21,7 +21,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert len(s.secret_key) > 40
 
 
-def test_secret_key_is_generated_once_and_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_key_is_generated_once_and_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("QUNYUN_SECRET_KEY", raising=False)
     first = load_settings(data_dir=tmp_path).secret_key
     assert load_settings(data_dir=tmp_path).secret_key == first
