@@ -30,6 +30,10 @@ from qunyun.db.migrate import upgrade
 from qunyun.links.models import Link
 from qunyun.visits.models import Visit
 
+SAFARI_IOS = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
 WECHAT_IOS = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) "
@@ -47,6 +51,18 @@ def prepare(workdir: Path) -> tuple[str, str]:
                 community_id=1,
                 slug="bench",
                 slug_key="bench",
+                anti_block_mode="direct",
+                target_url="https://example.com/landing",
+            )
+        )
+        # Only WeChat may open it, and inside WeChat people get the "open in browser" guide.
+        s.add(
+            Link(
+                community_id=1,
+                slug="gated",
+                slug_key="gated",
+                anti_block_mode="guide",
+                allowed_apps=["wechat"],
                 target_url="https://example.com/landing",
             )
         )
@@ -150,26 +166,27 @@ def main() -> None:
     ):
         base = f"http://127.0.0.1:{port}"
         run_wrk("warm-up", f"{base}/bench", connections=args.connections, seconds=2)
+        time.sleep(1.5)  # let the warm-up's visits reach the database before counting
         before = count_visits(db_url)
-        plain = run_wrk(
-            "Qunyun redirect, visit recorded",
-            f"{base}/bench",
-            connections=args.connections,
-            seconds=args.seconds,
-        )
-        results.append(plain)
-        wechat = run_wrk(
-            "Qunyun redirect, WeChat UA",
-            f"{base}/bench",
-            connections=args.connections,
-            seconds=args.seconds,
-            headers={"User-Agent": WECHAT_IOS},
-        )
-        results.append(wechat)
+        cases = [
+            ("redirect, visit recorded (iOS Safari)", "/bench", SAFARI_IOS),
+            ("gated guide-mode link, WeChat (guide page)", "/gated", WECHAT_IOS),
+        ]
+        measured = [
+            run_wrk(
+                name,
+                f"{base}{path}",
+                connections=args.connections,
+                seconds=args.seconds,
+                headers={"User-Agent": ua},
+            )
+            for name, path, ua in cases
+        ]
+        results.extend(measured)
         create_rate = create_links(base, token, args.create, concurrency=8)
         time.sleep(1.5)  # one flush interval and more
     recorded = count_visits(db_url) - before
-    received = plain.requests + wechat.requests
+    received = sum(r.requests for r in measured)
 
     ceiling = results[0]
     print(

@@ -9,8 +9,14 @@ from pydantic import BaseModel, Field
 
 from qunyun.accounts import service
 from qunyun.accounts.deps import CurrentPrincipal, DbSession, csrf_protect
+from qunyun.web.schemas import error_responses
 
-router = APIRouter(prefix="/api/v1", tags=["accounts"], dependencies=[Depends(csrf_protect)])
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["accounts"],
+    dependencies=[Depends(csrf_protect)],
+    responses=error_responses(401, 403),
+)
 
 
 class CommunityRoleOut(BaseModel):
@@ -59,13 +65,15 @@ def list_tokens(session: DbSession, principal: CurrentPrincipal) -> list[TokenOu
     ]
 
 
-@router.post("/tokens", response_model=IssuedTokenOut, status_code=201)
+@router.post(
+    "/tokens", response_model=IssuedTokenOut, status_code=201, responses=error_responses(400)
+)
 def create_token(body: TokenIn, session: DbSession, principal: CurrentPrincipal) -> IssuedTokenOut:
     issued = service.create_token(session, principal.user_id, body.name)
     out = TokenOut.model_validate(issued.token, from_attributes=True)
     return IssuedTokenOut(**out.model_dump(), token=issued.plaintext)
 
 
-@router.delete("/tokens/{token_id}", status_code=204)
+@router.delete("/tokens/{token_id}", status_code=204, responses=error_responses(404))
 def revoke_token(token_id: int, session: DbSession, principal: CurrentPrincipal) -> None:
     service.revoke_token(session, principal.user_id, token_id)

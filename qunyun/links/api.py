@@ -1,4 +1,5 @@
-"""The short-link JSON API under ``/api/v1``: links, their import and export, the block list."""
+"""The short-link JSON API under ``/api/v1``: links, their import and export, the block
+list, and the community's link defaults."""
 
 from __future__ import annotations
 
@@ -17,9 +18,18 @@ from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
 from qunyun.db.base import utcnow
 from qunyun.errors import DomainError
-from qunyun.links import service
+from qunyun.links import defaults, service
 from qunyun.links.csv_io import MAX_CSV_BYTES, export_lines, read_link_rows
-from qunyun.links.inputs import MAX_PER_PAGE, MAX_QUERY_LENGTH, LinkQuery, LinkStatus, SortKey
+from qunyun.links.inputs import (
+    MAX_PER_PAGE,
+    MAX_QUERY_LENGTH,
+    UNSET,
+    LinkChanges,
+    LinkQuery,
+    LinkStatus,
+    NewLink,
+    SortKey,
+)
 from qunyun.links.models import BlockedHost, Link
 from qunyun.links.schemas import (
     BlockedHostIn,
@@ -29,15 +39,17 @@ from qunyun.links.schemas import (
     LinkCreateIn,
     LinkListOut,
     LinkOut,
+    LinkSettingsIn,
+    LinkSettingsOut,
     LinkUpdateIn,
-    error_responses,
 )
-from qunyun.links.service import ImportReport, LinkEnv
+from qunyun.links.service import ImportReport, LinkEnv, PageCard
 from qunyun.links.urls import display_url
 from qunyun.settings import Settings
 from qunyun.web.context import AppContext
 from qunyun.web.errors import error_payload
 from qunyun.web.ratelimits import enforce
+from qunyun.web.schemas import error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["links"], dependencies=[Depends(csrf_protect)])
 
@@ -67,6 +79,14 @@ def link_out(link: Link, settings: Settings, now: datetime | None = None) -> Lin
         utm_campaign=link.utm_campaign,
         utm_term=link.utm_term,
         utm_content=link.utm_content,
+        allowed_apps=link.allowed_apps or [],
+        allowed_devices=link.allowed_devices or [],
+        allowed_os=link.allowed_os or [],
+        anti_block_mode=link.anti_block_mode,
+        preview_title=link.preview_title,
+        preview_description=link.preview_description,
+        preview_image_url=link.preview_image_url,
+        preview_url=service.short_url(settings, link.slug) + "?preview",
         is_enabled=link.is_enabled,
         state=service.link_status(link, now),
         deleted_at=link.deleted_at,
@@ -86,7 +106,15 @@ def limit_link_creation(ctx: AppContext, principal: Principal) -> None:
 def title_outside_transaction(
     session: Session, env: LinkEnv, community_id: int, url: str
 ) -> str | None:
-    """Fetch the target's title without holding the request's transaction open.
+    """Fetch the target's title without holding the request's transaction open."""
+    return card_outside_transaction(session, env, community_id, url).title
+
+
+def card_outside_transaction(
+    session: Session, env: LinkEnv, community_id: int, url: str
+) -> PageCard:
+    """Fetch the target's title and share card without holding the request's
+    transaction open.
 
     Nothing has been written yet when this runs; ending the transaction first means
     SQLite's single write lock is not held while a foreign server takes its time.
@@ -94,7 +122,49 @@ def title_outside_transaction(
     blocked = service.blocked_patterns(session, community_id)
     if not (session.new or session.dirty or session.deleted):
         session.rollback()
-    return service.fetch_title(env, url, blocked)
+    return service.fetch_card(env, url, blocked)
+
+
+def _blank(text: str | None) -> bool:
+    return not (text and text.strip())
+
+
+def with_fetched(data: NewLink, card: PageCard, *, title: bool, preview: bool) -> NewLink:
+    """``data`` with its empty title and (or) share-card fields taken from the page."""
+    return replace(
+        data,
+        title=card.title if title and _blank(data.title) else data.title,
+        preview_title=(
+            card.title if preview and _blank(data.preview_title) else data.preview_title
+        ),
+        preview_description=(
+            card.description
+            if preview and _blank(data.preview_description)
+            else data.preview_description
+        ),
+        preview_image_url=(
+            card.image_url if preview and _blank(data.preview_image_url) else data.preview_image_url
+        ),
+    )
+
+
+def changes_with_fetched(
+    changes: LinkChanges, card: PageCard, *, title: bool, preview: bool
+) -> LinkChanges:
+    """``changes`` with the title and (or) the share-card fields not being changed
+    replaced by what the page says (where it says anything)."""
+    fetched: dict[str, str | None] = {}
+    if title and changes.title is UNSET:
+        fetched["title"] = card.title
+    if preview:
+        for name, value in (
+            ("preview_title", card.title),
+            ("preview_description", card.description),
+            ("preview_image_url", card.image_url),
+        ):
+            if getattr(changes, name) is UNSET and value:
+                fetched[name] = value
+    return replace(changes, **fetched)  # type: ignore[arg-type]
 
 
 def read_upload(upload: UploadFile) -> bytes:
@@ -192,8 +262,10 @@ def create_link(
     limit_link_creation(ctx, principal)
     env = LinkEnv.from_context(ctx)
     data = body.to_new_link()
-    if body.fetch_title and not (data.title and data.title.strip()):
-        data = replace(data, title=title_outside_transaction(session, env, community_id, body.url))
+    wants_title = body.fetch_title and _blank(data.title)
+    if wants_title or body.fetch_preview:
+        card = card_outside_transaction(session, env, community_id, body.url)
+        data = with_fetched(data, card, title=wants_title, preview=body.fetch_preview)
     link = service.create_link(session, env, principal, community_id, data)
     return link_out(link, ctx.settings)
 
@@ -295,11 +367,12 @@ def update_link(
     principal.require(community_id, Role.operator)
     env = LinkEnv.from_context(ctx)
     changes = body.to_changes()
-    if body.fetch_title and "title" not in body.model_fields_set:
+    wants_title = body.fetch_title and "title" not in body.model_fields_set
+    if wants_title or body.fetch_preview:
         current = service.get_link(session, principal, community_id, slug)
         target = body.url if body.url is not None else current.target_url
-        title = title_outside_transaction(session, env, community_id, target)
-        changes = replace(changes, title=title)
+        card = card_outside_transaction(session, env, community_id, target)
+        changes = changes_with_fetched(changes, card, title=wants_title, preview=body.fetch_preview)
     link = service.update_link(session, env, principal, community_id, slug, changes)
     return link_out(link, ctx.settings)
 
@@ -356,6 +429,48 @@ def disable_link(
     env = LinkEnv.from_context(ctx)
     link = service.set_enabled(session, env, principal, principal.default_community(), slug, False)
     return link_out(link, ctx.settings)
+
+
+# --- the community's defaults --------------------------------------------------------
+
+
+def settings_out(found: defaults.LinkDefaults) -> LinkSettingsOut:
+    return LinkSettingsOut(
+        anti_block_mode=found.anti_block_mode.value,
+        guide_apps=list(found.guide_apps),
+        guide_apps_chosen=found.guide_apps_chosen,
+        built_in_guide_apps=list(defaults.BUILT_IN_GUIDE_APPS),
+    )
+
+
+@router.get(
+    "/community/link-settings",
+    response_model=LinkSettingsOut,
+    responses=error_responses(401, 403),
+    summary="The community's anti-block defaults for its links",
+)
+def get_link_settings(session: DbSession, principal: CurrentPrincipal) -> LinkSettingsOut:
+    found = defaults.get_link_defaults(session, principal, principal.default_community())
+    return settings_out(found)
+
+
+@router.patch(
+    "/community/link-settings",
+    response_model=LinkSettingsOut,
+    responses=error_responses(400, 401, 403),
+    summary="Change the community's anti-block defaults (admin); applies to cached links at once",
+)
+def update_link_settings(
+    body: LinkSettingsIn, session: DbSession, ctx: Ctx, principal: CurrentPrincipal
+) -> LinkSettingsOut:
+    found = defaults.update_link_defaults(
+        session,
+        LinkEnv.from_context(ctx),
+        principal,
+        principal.default_community(),
+        body.to_changes(),
+    )
+    return settings_out(found)
 
 
 # --- the block list ------------------------------------------------------------------

@@ -7,6 +7,7 @@ the visit) happens later in the visit recorder.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 import secrets
@@ -56,6 +57,20 @@ def _client_headers(scope: Scope) -> tuple[str | None, dict[str, str] | None]:
     return ua, hints
 
 
+def render_visitor_page(template: str, lang: str, **context: Any) -> str:
+    """A page for visitors of a link (no session, no navigation), in ``lang``."""
+
+    def _(key: str, **params: Any) -> str:
+        return gettext(key, lang, **params)
+
+    return environment().get_template(template).render(lang=lang, _=_, **context)
+
+
+@lru_cache(maxsize=16)
+def _status_html(state: LinkState, lang: str) -> str:
+    return render_visitor_page("links/status.html", lang, state=state.value)
+
+
 @lru_cache(maxsize=4096)
 def qr_svg(text: str) -> str:
     """An inline QR image: the visitor pages make no extra request."""
@@ -78,6 +93,8 @@ class RedirectFront:
     def __init__(self, app: ASGIApp, get_ctx: Callable[[], AppContext | None]) -> None:
         self.app = app
         self._get_ctx = get_ctx
+        self._loading: dict[str, asyncio.Task[LinkSnapshot | None]] = {}
+        self._pages: dict[tuple[int, Action, str, str], tuple[LinkSnapshot, bytes]] = {}
 
     @property
     def ctx(self) -> AppContext | None:
@@ -99,9 +116,7 @@ class RedirectFront:
     ) -> None:
         snapshot = ctx.link_cache.get(key)
         if snapshot is None:
-            snapshot = await anyio.to_thread.run_sync(load_snapshot, ctx.db, key)
-            if snapshot is not None:
-                ctx.link_cache.put(key, snapshot)
+            snapshot = await self._load(ctx, key)
         now = time.time()
         if snapshot is None:
             await self._status_page(ctx, LinkState.unknown, scope, receive, send)
@@ -132,6 +147,27 @@ class RedirectFront:
         if scope["method"] != "HEAD":
             self._record(ctx, snapshot, scope, now, counted=False)
         await self._interstitial(ctx, snapshot, action, client, scope, receive, send)
+
+    async def _load(self, ctx: AppContext, key: str) -> LinkSnapshot | None:
+        """One database read per missing key, however many requests wait for it.
+
+        Without this, every request arriving while a popular link's cache entry is
+        being refreshed would read the database itself: a stampede every TTL.
+        """
+        task = self._loading.get(key)
+        if task is None:
+
+            async def load() -> LinkSnapshot | None:
+                snapshot = await anyio.to_thread.run_sync(load_snapshot, ctx.db, key)
+                if snapshot is not None:
+                    ctx.link_cache.put(key, snapshot)
+                return snapshot
+
+            task = asyncio.get_running_loop().create_task(load())
+            self._loading[key] = task
+            task.add_done_callback(lambda _: self._loading.pop(key, None))
+        # Shielded: a visitor who hangs up must not cancel the read others wait for.
+        return await asyncio.shield(task)
 
     async def _live_code(
         self,
@@ -166,6 +202,38 @@ class RedirectFront:
         receive: Receive,
         send: Send,
     ) -> None:
+        lang = self._visitor_language(ctx, scope)
+        platform = "ios" if client.os == "iOS" else "other"
+        # The page depends only on the link, the action, the language and the OS
+        # family: render it once per snapshot, not once per visitor.
+        key = (snapshot.id, action, lang, platform)
+        cached = self._pages.get(key)
+        if cached is not None and cached[0] is snapshot:
+            body = cached[1]
+        else:
+            body = self._render_interstitial(ctx, snapshot, action, lang, platform).encode()
+            if len(self._pages) >= 4096:
+                self._pages.clear()
+            self._pages[key] = (snapshot, body)
+        status = 403 if action is Action.blocked else 200
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"cache-control", b"no-store"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send(
+            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
+        )
+
+    def _render_interstitial(
+        self, ctx: AppContext, snapshot: LinkSnapshot, action: Action, lang: str, platform: str
+    ) -> str:
         short_url = f"{ctx.settings.base_url}/{snapshot.slug}"
         template = {
             Action.preview: "links/landing.html",
@@ -173,22 +241,17 @@ class RedirectFront:
             Action.guide: "links/guide.html",
             Action.blocked: "links/blocked.html",
         }[action]
-        html = self._page(
-            ctx,
-            scope,
+        return render_visitor_page(
             template,
+            lang,
             link=snapshot,
             short_url=short_url,
             target=display_url(snapshot.location) if snapshot.kind == "url" else short_url,
             # segno's SVG of our own URL: markup we generate, not input.
             qr_svg=Markup(qr_svg(short_url)),  # noqa: S704
-            client=client,
-            platform=(client.os or "").lower(),
+            platform=platform,
             gate=snapshot.gate,
         )
-        status = 403 if action is Action.blocked else 200
-        response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
-        await response(scope, receive, send)
 
     async def _redirect(
         self,
@@ -230,22 +293,20 @@ class RedirectFront:
                 return negotiate(value.decode("latin-1"), ctx.settings.language)
         return ctx.settings.language
 
-    def _page(self, ctx: AppContext, scope: Scope, template: str, **context: Any) -> str:
-        lang = self._language(ctx, scope)
-        query = scope.get("query_string", b"").decode("latin-1")
-        for part in query.split("&"):
+    def _visitor_language(self, ctx: AppContext, scope: Scope) -> str:
+        """``?lang=`` first, then Accept-Language, then the installation's default."""
+        for part in scope.get("query_string", b"").decode("latin-1").split("&"):
             if part.startswith("lang="):
-                lang = "en" if part[5:].startswith("en") else "zh-CN"
+                return "en" if part[5:].startswith("en") else "zh-CN"
+        return self._language(ctx, scope)
 
-        def _(key: str, **params: Any) -> str:
-            return gettext(key, lang, **params)
-
-        return environment().get_template(template).render(lang=lang, _=_, **context)
+    def _page(self, ctx: AppContext, scope: Scope, template: str, **context: Any) -> str:
+        return render_visitor_page(template, self._visitor_language(ctx, scope), **context)
 
     async def _status_page(
         self, ctx: AppContext, state: LinkState, scope: Scope, receive: Receive | None, send: Send
     ) -> None:
-        html = self._page(ctx, scope, "links/status.html", state=state.value)
+        html = _status_html(state, self._visitor_language(ctx, scope))
         response = HTMLResponse(
             html, status_code=STATE_STATUS[state], headers={"Cache-Control": "no-store"}
         )

@@ -32,7 +32,7 @@ from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
 from qunyun.errors import DomainError
 from qunyun.links import service as links
-from qunyun.links.schemas import ErrorOut, error_responses
+from qunyun.web.schemas import ErrorOut, error_responses
 from qunyun.qr.classify import PayloadKind
 from qunyun.qr.decode import DEFAULT_MAX_BYTES, FoundCode, found_codes, load_upload, read_codes
 from qunyun.qr.render import MAX_LOGO_BYTES, render_png, render_svg

@@ -16,11 +16,11 @@ from qunyun.accounts.deps import Ctx, CurrentPrincipal, DbSession, csrf_protect
 from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
 from qunyun.links.models import Link
-from qunyun.links.schemas import ErrorOut, ValidationErrorOut
 from qunyun.links.service import get_link
 from qunyun.visits import stats
 from qunyun.visits.export import csv_chunks
 from qunyun.visits.stats import Granularity, StatsRange
+from qunyun.web.schemas import ErrorOut, ValidationErrorOut
 
 router = APIRouter(prefix="/api/v1", tags=["stats"], dependencies=[Depends(csrf_protect)])
 

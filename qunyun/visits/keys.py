@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 from datetime import UTC, date, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 
 def visitor_key(secret: bytes, day: date, ip: str | None, user_agent: str | None) -> str:
-    """HMAC of (day, address, user agent). The day in the message makes keys of
-    different days unlinkable, so the key reveals nothing once the raw IP is erased."""
+    """A keyed hash (BLAKE2b as a MAC) of (day, address, user agent). The day in the
+    message makes keys of different days unlinkable, so the key reveals nothing once the
+    raw IP is erased. BLAKE2's own keying is several times cheaper than HMAC-SHA256,
+    and this runs for every visit."""
+    key = secret if len(secret) <= 64 else hashlib.sha256(secret).digest()
     message = f"{day.isoformat()}|{ip or ''}|{user_agent or ''}".encode("utf-8", "replace")
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+    return hashlib.blake2b(message, key=key, digest_size=16).hexdigest()
 
 
 def local_day(ts: float, zone: ZoneInfo) -> date:

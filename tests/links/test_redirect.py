@@ -213,3 +213,34 @@ def test_nothing_is_lost_when_the_app_stops(app: App) -> None:
     app.client.__exit__(None, None, None)
     with app.db.session(write=False) as s:
         assert s.scalar(select(func.count()).select_from(Visit)) == 25
+
+
+def test_concurrent_misses_read_the_database_once(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from qunyun.links import redirect
+
+    make_link(app.db, "popular")
+    reads: list[str] = []
+    real = redirect.load_snapshot
+
+    def counting(db: object, key: str) -> object:
+        reads.append(key)
+        return real(db, key)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(redirect, "load_snapshot", counting)
+    front = app.client.app
+    assert isinstance(front, redirect.RedirectFront)
+    app.ctx.link_cache.clear()
+
+    async def many() -> list[object]:
+        return await asyncio.gather(*(front._load(app.ctx, "popular") for _ in range(50)))
+
+    portal = app.client.portal
+    assert portal is not None
+    results = portal.call(many)
+    assert reads == ["popular"]
+    assert all(r is results[0] and r is not None for r in results)
+    assert app.ctx.link_cache.get("popular") is results[0]
