@@ -10,6 +10,7 @@ import typer
 from qunyun.accounts.cli import token_app, user_app
 from qunyun.db.cli import db_app
 from qunyun.links.cli import link_app
+from qunyun.livecodes.cli import livecode_app
 from qunyun.qr.cli import qr_app
 from qunyun.settings import load_settings
 from qunyun.visits.cli import register as register_visit_commands
@@ -28,6 +29,7 @@ register_visit_commands(link_app)
 app.add_typer(link_app, name="link")
 app.add_typer(visits_app, name="visits")
 app.add_typer(qr_app, name="qr")
+app.add_typer(livecode_app, name="livecode")
 
 
 @app.command()

@@ -24,7 +24,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qunyun.clients import Client, classify
 from qunyun.errors import DomainError
-from qunyun.i18n import gettext, negotiate
 from qunyun.links.access import Action, decide
 from qunyun.links.lookup import consume_capped_visit, load_snapshot
 from qunyun.links.slugs import RESERVED_SLUGS
@@ -35,7 +34,7 @@ from qunyun.visits.recorder import PendingVisit
 from qunyun.web.client_ip import scope_client_ip
 from qunyun.web.context import AppContext
 from qunyun.web.ratelimits import enforce
-from qunyun.web.render import environment
+from qunyun.web.visitor import render_visitor_page, visitor_language
 
 SLUG_PATH = re.compile(r"/([A-Za-z0-9_-]{1,64})/?")
 PASSWORD_COOKIE = "qy_pw_csrf"  # noqa: S105 - a cookie name, not a secret
@@ -55,15 +54,6 @@ def _client_headers(scope: Scope) -> tuple[str | None, dict[str, str] | None]:
                 hints = {}
             hints[name.decode("latin-1")] = value.decode("latin-1")
     return ua, hints
-
-
-def render_visitor_page(template: str, lang: str, **context: Any) -> str:
-    """A page for visitors of a link (no session, no navigation), in ``lang``."""
-
-    def _(key: str, **params: Any) -> str:
-        return gettext(key, lang, **params)
-
-    return environment().get_template(template).render(lang=lang, _=_, **context)
 
 
 @lru_cache(maxsize=16)
@@ -287,18 +277,8 @@ class RedirectFront:
         )
         await send({"type": "http.response.body", "body": b""})
 
-    def _language(self, ctx: AppContext, scope: Scope) -> str:
-        for name, value in scope["headers"]:
-            if name == b"accept-language":
-                return negotiate(value.decode("latin-1"), ctx.settings.language)
-        return ctx.settings.language
-
     def _visitor_language(self, ctx: AppContext, scope: Scope) -> str:
-        """``?lang=`` first, then Accept-Language, then the installation's default."""
-        for part in scope.get("query_string", b"").decode("latin-1").split("&"):
-            if part.startswith("lang="):
-                return "en" if part[5:].startswith("en") else "zh-CN"
-        return self._language(ctx, scope)
+        return visitor_language(scope, ctx.settings.language)
 
     def _page(self, ctx: AppContext, scope: Scope, template: str, **context: Any) -> str:
         return render_visitor_page(template, self._visitor_language(ctx, scope), **context)
