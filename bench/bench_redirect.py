@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +29,11 @@ from qunyun.accounts.roles import Role
 from qunyun.db.engine import Database
 from qunyun.db.migrate import upgrade
 from qunyun.links.models import Link
+from qunyun.livecodes import members as pool
+from qunyun.livecodes import service as livecodes
+from qunyun.livecodes.service import LiveCodeEnv
+from qunyun.qr import render_png
+from qunyun.settings import Settings
 from qunyun.visits.models import Visit
 
 SAFARI_IOS = (
@@ -66,6 +72,16 @@ def prepare(workdir: Path) -> tuple[str, str]:
                 target_url="https://example.com/landing",
             )
         )
+        # A group live code with three invitation QRs; no threshold, so the pool never
+        # runs out during the run.
+        env = LiveCodeEnv(Settings(database_url=url, secret_key="bench-secret"))
+        owner = livecodes.installation_principal()
+        code = livecodes.create_code(
+            s, env, owner, 1, {"name": "训练营", "default_threshold": 0}, slug="camp"
+        )
+        for n in range(3):
+            invitation = render_png(f"https://weixin.qq.com/g/AbCdEfGh{n}Ij_KlMnOp{n}")
+            pool.add_member(s, env, owner, 1, code.id, invitation)
         user = accounts.create_user(s, Passwords("test"), "bench", "bench-password", Role.owner)
         token = accounts.create_token(s, user.id, "bench").plaintext
     db.dispose()
@@ -82,10 +98,13 @@ def count_visits(url: str) -> int:
 
 def create_links(base: str, token: str, total: int, concurrency: int) -> float:
     headers = {"Authorization": f"Bearer {token}"}
+    local = threading.local()  # one keep-alive client per thread, as an API user would
 
     def one(i: int) -> int:
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as c:
-            return c.post("/api/v1/links", json={"url": f"https://example.com/p/{i}"}).status_code
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=base, headers=headers, timeout=30)
+        response = local.client.post("/api/v1/links", json={"url": f"https://example.com/p/{i}"})
+        return int(response.status_code)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
@@ -165,12 +184,20 @@ def main() -> None:
         workdir / "qunyun.log",
     ):
         base = f"http://127.0.0.1:{port}"
-        run_wrk("warm-up", f"{base}/bench", connections=args.connections, seconds=2)
+        for path in ("/bench", "/gated", "/camp"):
+            run_wrk(
+                "warm-up",
+                f"{base}{path}",
+                connections=args.connections,
+                seconds=2,
+                headers={"User-Agent": WECHAT_IOS},
+            )
         time.sleep(1.5)  # let the warm-up's visits reach the database before counting
         before = count_visits(db_url)
         cases = [
             ("redirect, visit recorded (iOS Safari)", "/bench", SAFARI_IOS),
             ("gated guide-mode link, WeChat (guide page)", "/gated", WECHAT_IOS),
+            ("live-code landing page, WeChat (new visitor)", "/camp", WECHAT_IOS),
         ]
         measured = [
             run_wrk(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -86,6 +87,11 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         await ctx.recorder.start()
         await livecodes_runtime.start(ctx)
         app.state.ctx = ctx
+        # Everything built at start-up (routes, metadata, parsers) lives as long as the
+        # process: take it out of the cyclic collector's sight, or each full collection
+        # walks it all and stalls the redirects queued behind it.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

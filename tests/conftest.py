@@ -39,6 +39,9 @@ PG_SERVER = os.environ.get(
 REDIS_URL = os.environ.get("QUNYUN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 PASSWORD = "correct horse battery"
 
+# One Chromium per test process, shared by every folder's browser tests.
+pytest_plugins = ["tests.browser_support"]
+
 
 def unavailable(reason: str) -> None:
     """Skip a test whose server is missing, but never in CI."""

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from qunyun.accounts import service
 from qunyun.accounts.deps import CurrentPrincipal, DbSession, csrf_protect
-from qunyun.web.schemas import error_responses
+from qunyun.web.schemas import RowId, error_responses
 
 router = APIRouter(
     prefix="/api/v1",
@@ -75,5 +75,5 @@ def create_token(body: TokenIn, session: DbSession, principal: CurrentPrincipal)
 
 
 @router.delete("/tokens/{token_id}", status_code=204, responses=error_responses(404))
-def revoke_token(token_id: int, session: DbSession, principal: CurrentPrincipal) -> None:
+def revoke_token(token_id: RowId, session: DbSession, principal: CurrentPrincipal) -> None:
     service.revoke_token(session, principal.user_id, token_id)

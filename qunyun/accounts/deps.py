@@ -70,12 +70,22 @@ def resolve_principal(request: Request, session: Session) -> Principal | None:
     return principal
 
 
-def optional_principal(request: Request, session: DbSession) -> Principal | None:
-    return resolve_principal(request, session)
+def _principal_of(request: Request) -> Principal | None:
+    # A read transaction of its own: on SQLite the request's write transaction (and
+    # its lock) then starts only when the request actually writes.
+    cached = request.scope.get("qunyun.principal")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    with get_ctx(request).db.session(write=False) as session:
+        return resolve_principal(request, session)
 
 
-def current_principal(request: Request, session: DbSession) -> Principal:
-    principal = resolve_principal(request, session)
+def optional_principal(request: Request) -> Principal | None:
+    return _principal_of(request)
+
+
+def current_principal(request: Request) -> Principal:
+    principal = _principal_of(request)
     if principal is None:
         raise DomainError("auth.required", status=401)
     return principal

@@ -16,6 +16,7 @@ from qunyun.i18n import LANGUAGES, gettext
 from qunyun.web.client_ip import scope_client_ip
 from qunyun.web.ratelimits import enforce
 from qunyun.web.render import language_of, render
+from qunyun.web.schemas import RowId
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -138,6 +139,6 @@ def create_token(
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(token_id: int, session: DbSession, principal: CurrentPrincipal) -> Response:
+def revoke_token(token_id: RowId, session: DbSession, principal: CurrentPrincipal) -> Response:
     service.revoke_token(session, principal.user_id, token_id)
     return RedirectResponse("/tokens", status_code=303)

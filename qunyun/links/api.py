@@ -23,6 +23,7 @@ from qunyun.links.csv_io import MAX_CSV_BYTES, export_lines, read_link_rows
 from qunyun.links.inputs import (
     MAX_PER_PAGE,
     MAX_QUERY_LENGTH,
+    PREVIEW_NAMES,
     UNSET,
     LinkChanges,
     LinkQuery,
@@ -49,12 +50,11 @@ from qunyun.settings import Settings
 from qunyun.web.context import AppContext
 from qunyun.web.errors import error_payload
 from qunyun.web.ratelimits import enforce
-from qunyun.web.schemas import error_responses
+from qunyun.web.schemas import MAX_ROW_ID, error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["links"], dependencies=[Depends(csrf_protect)])
 
 SlugPath = Annotated[str, Path(max_length=200, description="the link's slug (any case)")]
-_MAX_ID = 2**63 - 1
 _EXPORT_CHUNK = 64 * 1024
 
 
@@ -263,9 +263,10 @@ def create_link(
     env = LinkEnv.from_context(ctx)
     data = body.to_new_link()
     wants_title = body.fetch_title and _blank(data.title)
-    if wants_title or body.fetch_preview:
+    wants_card = body.fetch_preview and any(_blank(getattr(data, n)) for n in PREVIEW_NAMES)
+    if wants_title or wants_card:
         card = card_outside_transaction(session, env, community_id, body.url)
-        data = with_fetched(data, card, title=wants_title, preview=body.fetch_preview)
+        data = with_fetched(data, card, title=wants_title, preview=wants_card)
     link = service.create_link(session, env, principal, community_id, data)
     return link_out(link, ctx.settings)
 
@@ -517,7 +518,7 @@ def add_blocked_host(
     summary="Remove a block-list entry",
 )
 def remove_blocked_host(
-    host_id: Annotated[int, Path(ge=1, le=_MAX_ID)],
+    host_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     session: DbSession,
     principal: CurrentPrincipal,
 ) -> None:

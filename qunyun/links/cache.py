@@ -4,6 +4,8 @@ Entries live ``ttl`` seconds; the worker that changes a link drops it at once (a
 commit) and, with Redis configured, tells every other worker to drop it too. Without
 Redis another worker may serve the old version for at most ``ttl`` seconds. Missing
 links are never cached, so a link is resolvable the moment its creation commits.
+A change that every link may follow (a community's defaults) empties the whole cache
+the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from qunyun.links.snapshot import LinkSnapshot
 
 log = logging.getLogger("qunyun.links.cache")
 INVALIDATE_CHANNEL = "qunyun:links:invalidate"
+# Sent on the channel instead of slug keys: empty the whole cache. No slug key is "*".
+INVALIDATE_ALL = "*"
 
 
 class LinkCache:
@@ -32,6 +36,9 @@ class LinkCache:
         self.max_entries = max_entries
         self._clock = clock
         self._entries: dict[str, tuple[float, LinkSnapshot]] = {}
+        # Bumped by every drop: a snapshot read from the database before a drop must
+        # not be stored after it (it may be the version the drop was for).
+        self.generation = 0
         self._publisher: redis.Redis | None = None
         self._subscriber: redis.Redis | None = None
         self._listener: threading.Thread | None = None
@@ -46,8 +53,10 @@ class LinkCache:
             return None
         return entry[1]
 
-    def put(self, key: str, snapshot: LinkSnapshot) -> None:
-        if self.ttl <= 0:
+    def put(self, key: str, snapshot: LinkSnapshot, generation: int | None = None) -> None:
+        """Store ``snapshot``; with ``generation`` (read before loading it), only if no
+        drop happened since."""
+        if self.ttl <= 0 or (generation is not None and generation != self.generation):
             return
         if len(self._entries) >= self.max_entries:
             # Drop the oldest tenth: dicts keep insertion order.
@@ -56,6 +65,7 @@ class LinkCache:
         self._entries[key] = (self._clock(), snapshot)
 
     def drop(self, keys: Iterable[str]) -> None:
+        self.generation += 1
         for key in keys:
             self._entries.pop(key, None)
 
@@ -69,7 +79,17 @@ class LinkCache:
             except redis.RedisError:
                 log.warning("could not publish link invalidation; other workers wait for the TTL")
 
+    def invalidate_all(self) -> None:
+        """Empty the cache here and, when Redis is configured, in every other worker."""
+        self.clear()
+        if self._publisher is not None:
+            try:
+                self._publisher.publish(INVALIDATE_CHANNEL, INVALIDATE_ALL)
+            except redis.RedisError:
+                log.warning("could not publish link invalidation; other workers wait for the TTL")
+
     def clear(self) -> None:
+        self.generation += 1
         self._entries.clear()
 
     def __len__(self) -> int:
@@ -98,7 +118,11 @@ class LinkCache:
             for message in pubsub.listen():  # type: ignore[no-untyped-call]
                 data = message.get("data")
                 if isinstance(data, bytes):
-                    self.drop(data.decode("utf-8").split("\n"))
+                    keys = data.decode("utf-8").split("\n")
+                    if INVALIDATE_ALL in keys:
+                        self.clear()
+                    else:
+                        self.drop(keys)
         except (redis.RedisError, ValueError, AttributeError):
             log.warning("link invalidation listener stopped; falling back to the TTL")
             self.clear()

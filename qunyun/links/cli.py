@@ -28,10 +28,12 @@ from qunyun.db.migrate import upgrade
 from qunyun.errors import DomainError
 from qunyun.i18n import gettext
 from qunyun.links import service
-from qunyun.links.api import link_out
+from qunyun.links.access import APP_CHOICES, DEVICE_CHOICES, OS_CHOICES
+from qunyun.links.api import link_out, with_fetched
 from qunyun.links.cache import INVALIDATE_CHANNEL
 from qunyun.links.csv_io import export_lines, parse_datetime, read_link_rows
 from qunyun.links.inputs import LinkQuery, LinkStatus, NewLink, SortKey
+from qunyun.links.rules import MODE_CHOICES
 from qunyun.links.service import LinkEnv
 from qunyun.settings import Settings, load_settings
 
@@ -116,6 +118,28 @@ def create(
     utm_campaign: str | None = typer.Option(None),
     utm_term: str | None = typer.Option(None),
     utm_content: str | None = typer.Option(None),
+    allow_app: list[str] | None = typer.Option(
+        None,
+        "--allow-app",
+        help="only this app may open it; repeat for several: " + ", ".join(APP_CHOICES),
+    ),
+    allow_device: list[str] | None = typer.Option(
+        None, "--allow-device", help="only this device type; repeat: " + ", ".join(DEVICE_CHOICES)
+    ),
+    allow_os: list[str] | None = typer.Option(
+        None, "--allow-os", help="only this system; repeat: " + ", ".join(OS_CHOICES)
+    ),
+    mode: str | None = typer.Option(
+        None,
+        "--mode",
+        help="anti-block mode: " + ", ".join(MODE_CHOICES) + " (default: the community's)",
+    ),
+    preview_title: str | None = typer.Option(None, "--preview-title", help="share-card title"),
+    preview_description: str | None = typer.Option(None, "--preview-description"),
+    preview_image: str | None = typer.Option(None, "--preview-image", help="share-card image URL"),
+    fetch_preview: bool = typer.Option(
+        False, "--fetch-preview", help="fill the share card from the page's Open Graph tags"
+    ),
     as_json: bool = typer.Option(False, "--json", help="print the link as JSON"),
 ) -> None:
     """Create a short link and print its short URL."""
@@ -137,11 +161,20 @@ def create(
                 utm_campaign=utm_campaign,
                 utm_term=utm_term,
                 utm_content=utm_content,
+                allowed_apps=tuple(allow_app or ()),
+                allowed_devices=tuple(allow_device or ()),
+                allowed_os=tuple(allow_os or ()),
+                anti_block_mode=mode,
+                preview_title=preview_title,
+                preview_description=preview_description,
+                preview_image_url=preview_image,
             )
-            if fetch_title and not title:
+            wants_title = fetch_title and not title
+            if wants_title or fetch_preview:
                 with inst.db.transaction(write=False) as session:
                     blocked = service.blocked_patterns(session, COMMUNITY_ID)
-                data = replace(data, title=service.fetch_title(inst.env, url, blocked))
+                card = service.fetch_card(inst.env, url, blocked)
+                data = with_fetched(data, card, title=wants_title, preview=fetch_preview)
             with inst.db.transaction() as session:
                 link = service.create_link(session, inst.env, inst.principal, COMMUNITY_ID, data)
                 out = link_out(link, inst.settings)

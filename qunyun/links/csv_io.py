@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from qunyun.errors import DomainError
-from qunyun.links.inputs import UTM_NAMES, NewLink
+from qunyun.links.inputs import GATE_NAMES, PREVIEW_NAMES, UTM_NAMES, NewLink
 from qunyun.links.slugs import slug_key
 
 MAX_CSV_BYTES = 5 * 1024 * 1024
@@ -38,6 +38,9 @@ IMPORT_COLUMNS = (
     "max_visits",
     "redirect_status",
     *UTM_NAMES,
+    *GATE_NAMES,
+    "anti_block_mode",
+    *PREVIEW_NAMES,
     "password",
 )
 # Passwords are stored hashed, so an export cannot hold them.
@@ -50,6 +53,8 @@ EXPORT_COLUMNS = (
     "state",
 )
 TAG_SEPARATORS = re.compile(r"[|,，]")
+# Platform lists are written "wechat|qq"; commas and spaces are read too.
+CHOICE_SEPARATORS = re.compile(r"[|,，\s]+")
 EXPORT_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 _FORMULA_RE = re.compile(r"'*[=+\-@\t\r]")
@@ -90,6 +95,13 @@ class ExportRow:
     bot_visits: int
     created_at: datetime
     state: str
+    allowed_apps: tuple[str, ...] = ()
+    allowed_devices: tuple[str, ...] = ()
+    allowed_os: tuple[str, ...] = ()
+    anti_block_mode: str | None = None
+    preview_title: str | None = None
+    preview_description: str | None = None
+    preview_image_url: str | None = None
 
 
 # --- reading -------------------------------------------------------------------------
@@ -180,6 +192,13 @@ def _parse_row(number: int, header: list[str], cells: list[str], timezone: str) 
             utm_campaign=text("utm_campaign"),
             utm_term=text("utm_term"),
             utm_content=text("utm_content"),
+            allowed_apps=split_choices(values.get("allowed_apps", "")),
+            allowed_devices=split_choices(values.get("allowed_devices", "")),
+            allowed_os=split_choices(values.get("allowed_os", "")),
+            anti_block_mode=text("anti_block_mode"),
+            preview_title=text("preview_title"),
+            preview_description=text("preview_description"),
+            preview_image_url=text("preview_image_url"),
         )
     except DomainError as exc:
         return CsvRow(number, None, exc)
@@ -188,6 +207,10 @@ def _parse_row(number: int, header: list[str], cells: list[str], timezone: str) 
 
 def split_tags(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in TAG_SEPARATORS.split(text) if part.strip())
+
+
+def split_choices(text: str) -> tuple[str, ...]:
+    return tuple(part for part in CHOICE_SEPARATORS.split(text) if part)
 
 
 def _optional(text: str | None, column: str, timezone: str) -> datetime | None:
@@ -284,6 +307,13 @@ def _cells(row: ExportRow, zone: ZoneInfo) -> list[str]:
         opt(row.utm_campaign),
         opt(row.utm_term),
         opt(row.utm_content),
+        escape_cell("|".join(row.allowed_apps)),
+        escape_cell("|".join(row.allowed_devices)),
+        escape_cell("|".join(row.allowed_os)),
+        opt(row.anti_block_mode),
+        opt(row.preview_title),
+        opt(row.preview_description),
+        opt(row.preview_image_url),
         escape_cell(row.short_url),
         str(row.human_visits),
         str(row.bot_visits),

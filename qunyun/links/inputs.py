@@ -17,6 +17,8 @@ MAX_TAG_LENGTH = 64
 MAX_TITLE_LENGTH = 200
 MAX_NOTE_LENGTH = 5000
 MAX_UTM_LENGTH = 100
+MAX_PREVIEW_TITLE_LENGTH = 200
+MAX_PREVIEW_DESCRIPTION_LENGTH = 500
 MAX_PASSWORD_LENGTH = 200
 MAX_PER_PAGE = 100
 MAX_QUERY_LENGTH = 200
@@ -24,6 +26,8 @@ MAX_QUERY_LENGTH = 200
 MAX_VISITS_LIMIT = 2**31 - 1
 REDIRECT_STATUSES = (301, 302)
 UTM_NAMES = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+GATE_NAMES = ("allowed_apps", "allowed_devices", "allowed_os")
+PREVIEW_NAMES = ("preview_title", "preview_description", "preview_image_url")
 
 
 class _Unset(Enum):
@@ -95,13 +99,24 @@ class NewLink:
     utm_campaign: str | None = None
     utm_term: str | None = None
     utm_content: str | None = None
+    # Who may open it: each empty tuple means "anyone" (see qunyun.links.access).
+    allowed_apps: tuple[str, ...] = ()
+    allowed_devices: tuple[str, ...] = ()
+    allowed_os: tuple[str, ...] = ()
+    # direct | guide | landing; None follows the community's default.
+    anti_block_mode: str | None = None
+    preview_title: str | None = None
+    preview_description: str | None = None
+    preview_image_url: str | None = None
 
 
 @dataclass(frozen=True)
 class LinkChanges:
     """PATCH semantics: a field left :data:`UNSET` keeps its value.
 
-    ``None`` clears an optional setting; ``password=""`` removes the password.
+    ``None`` clears an optional setting; ``password=""`` removes the password; an empty
+    or ``None`` platform list lets anyone open the link; ``anti_block_mode=None`` follows
+    the community's default again.
     """
 
     url: Maybe[str] = UNSET
@@ -119,9 +134,28 @@ class LinkChanges:
     utm_campaign: Maybe[str | None] = UNSET
     utm_term: Maybe[str | None] = UNSET
     utm_content: Maybe[str | None] = UNSET
+    allowed_apps: Maybe[tuple[str, ...] | None] = UNSET
+    allowed_devices: Maybe[tuple[str, ...] | None] = UNSET
+    allowed_os: Maybe[tuple[str, ...] | None] = UNSET
+    anti_block_mode: Maybe[str | None] = UNSET
+    preview_title: Maybe[str | None] = UNSET
+    preview_description: Maybe[str | None] = UNSET
+    preview_image_url: Maybe[str | None] = UNSET
 
     def given(self) -> frozenset[str]:
         return frozenset(f.name for f in fields(self) if getattr(self, f.name) is not UNSET)
+
+
+@dataclass(frozen=True)
+class LinkDefaultsChanges:
+    """A community's link defaults to change; :data:`UNSET` keeps one.
+
+    ``guide_apps=None`` returns to the built-in list of restricting apps; an empty
+    tuple means no app gets the "open in your browser" guide.
+    """
+
+    anti_block_mode: Maybe[str] = UNSET
+    guide_apps: Maybe[tuple[str, ...] | None] = UNSET
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Short-link pages: list, create, edit, detail, import, export, the block list."""
+"""Short-link pages: list, create, edit, detail, import, export, the block list, and the
+community's link settings."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from qunyun.accounts.roles import Role
 from qunyun.db.base import utcnow
 from qunyun.errors import DomainError
 from qunyun.i18n import gettext
-from qunyun.links import service
+from qunyun.links import defaults, service
+from qunyun.links.access import APP_CHOICES, BROWSER, DEVICE_CHOICES, OS_CHOICES
 from qunyun.links.api import (
+    card_outside_transaction,
     export_response,
     limit_link_creation,
     read_upload,
@@ -32,18 +35,23 @@ from qunyun.links.csv_io import parse_datetime, read_link_rows, split_tags
 from qunyun.links.inputs import (
     MAX_PER_PAGE,
     MAX_VISITS_LIMIT,
+    PREVIEW_NAMES,
     UTM_NAMES,
     LinkChanges,
+    LinkDefaultsChanges,
     LinkQuery,
     LinkStatus,
     NewLink,
     SortKey,
 )
 from qunyun.links.models import Link
+from qunyun.links.rules import MODE_CHOICES
 from qunyun.links.service import LinkEnv
 from qunyun.links.urls import display_url
 from qunyun.web.context import AppContext
+from qunyun.web.ratelimits import enforce
 from qunyun.web.render import language_of, render
+from qunyun.web.schemas import RowId
 
 router = APIRouter(prefix="/links", dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -65,6 +73,7 @@ _FIELD_OF_CODE = {
     "csv.invalid_integer": "max_visits",
     "link.password_too_long": "password",
     "link.invalid_redirect_status": "redirect_status",
+    "link.unknown_mode": "anti_block_mode",
 }
 
 
@@ -87,6 +96,15 @@ class LinkForm(BaseModel):
     utm_campaign: str = ""
     utm_term: str = ""
     utm_content: str = ""
+    # Checked boxes; none checked means anyone.
+    allowed_apps: list[str] = []
+    allowed_devices: list[str] = []
+    allowed_os: list[str] = []
+    # Empty: follow the community's default.
+    anti_block_mode: str = ""
+    preview_title: str = ""
+    preview_description: str = ""
+    preview_image_url: str = ""
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -105,9 +123,13 @@ def _message(request: Request, exc: DomainError) -> str:
 
 
 def _field_of(exc: DomainError) -> str | None:
+    # Refusals that name a field of their own (text lengths, platforms, the card's
+    # image) are shown there.
+    field = exc.params.get("field")
+    if isinstance(field, str) and field in LinkForm.model_fields:
+        return field
     if exc.code in ("link.text_too_long", "link.invalid_text"):
-        field = exc.params.get("field")
-        return field if isinstance(field, str) else None
+        return None
     if exc.code in _FIELD_OF_CODE:
         return _FIELD_OF_CODE[exc.code]
     for prefix, field in _FIELD_OF_PREFIX.items():
@@ -198,7 +220,11 @@ def _form_from_link(link: Link, ctx: AppContext) -> LinkForm:
         expires_at=local_input(link.expires_at),
         max_visits="" if link.max_visits is None else str(link.max_visits),
         redirect_status=str(link.redirect_status),
-        **{name: getattr(link, name) or "" for name in UTM_NAMES},
+        allowed_apps=link.allowed_apps or [],
+        allowed_devices=link.allowed_devices or [],
+        allowed_os=link.allowed_os or [],
+        anti_block_mode=link.anti_block_mode or "",
+        **{name: getattr(link, name) or "" for name in (*UTM_NAMES, *PREVIEW_NAMES)},
     )
 
 
@@ -236,7 +262,18 @@ def _new_link(form: LinkForm, ctx: AppContext) -> NewLink:
         max_visits=_int_field(form.max_visits, "link.invalid_max_visits", max=MAX_VISITS_LIMIT),
         password=form.password or None,
         redirect_status=_status_field(form.redirect_status),
-        **{name: getattr(form, name) or None for name in UTM_NAMES},
+        utm_source=form.utm_source or None,
+        utm_medium=form.utm_medium or None,
+        utm_campaign=form.utm_campaign or None,
+        utm_term=form.utm_term or None,
+        utm_content=form.utm_content or None,
+        allowed_apps=tuple(form.allowed_apps),
+        allowed_devices=tuple(form.allowed_devices),
+        allowed_os=tuple(form.allowed_os),
+        anti_block_mode=form.anti_block_mode or None,
+        preview_title=form.preview_title or None,
+        preview_description=form.preview_description or None,
+        preview_image_url=form.preview_image_url or None,
     )
 
 
@@ -255,6 +292,13 @@ def _changes(form: LinkForm, ctx: AppContext) -> LinkChanges:
         utm_campaign=form.utm_campaign or None,
         utm_term=form.utm_term or None,
         utm_content=form.utm_content or None,
+        allowed_apps=tuple(form.allowed_apps),
+        allowed_devices=tuple(form.allowed_devices),
+        allowed_os=tuple(form.allowed_os),
+        anti_block_mode=form.anti_block_mode or None,
+        preview_title=form.preview_title or None,
+        preview_description=form.preview_description or None,
+        preview_image_url=form.preview_image_url or None,
     )
     if form.remove_password:
         return replace(changes, password="")
@@ -265,6 +309,7 @@ def _changes(form: LinkForm, ctx: AppContext) -> LinkChanges:
 
 def _form_page(
     request: Request,
+    session: Session,
     ctx: AppContext,
     principal: Principal,
     form: LinkForm,
@@ -282,8 +327,22 @@ def _form_page(
         link=link,
         field_errors={field: _message(request, error)} if error and field else {},
         form_error=_message(request, error) if error and not field else None,
+        community_defaults=defaults.get_link_defaults(session, principal, _community(principal)),
+        card_error=None,
+        card_fetched=False,
+        **_choices(),
         **context,
     )
+
+
+def _choices() -> dict[str, Any]:
+    """The platforms a form offers; a standalone browser first, the apps after."""
+    return {
+        "app_choices": (BROWSER, *(a for a in APP_CHOICES if a != BROWSER)),
+        "device_choices": DEVICE_CHOICES,
+        "os_choices": OS_CHOICES,
+        "mode_choices": MODE_CHOICES,
+    }
 
 
 def _form_refusal(exc: DomainError) -> bool:
@@ -343,9 +402,11 @@ def export_csv(request: Request, ctx: Ctx, principal: CurrentPrincipal) -> Respo
 
 
 @router.get("/new")
-def new_page(request: Request, ctx: Ctx, principal: CurrentPrincipal) -> Response:
+def new_page(
+    request: Request, session: DbSession, ctx: Ctx, principal: CurrentPrincipal
+) -> Response:
     principal.require(_community(principal), Role.operator)
-    return _form_page(request, ctx, principal, LinkForm())
+    return _form_page(request, session, ctx, principal, LinkForm())
 
 
 @router.post("/new")
@@ -370,9 +431,111 @@ def create(
         if not _form_refusal(exc):
             raise
         return _form_page(
-            request, ctx, principal, form.model_copy(update={"password": ""}), error=exc
+            request, session, ctx, principal, form.model_copy(update={"password": ""}), error=exc
         )
     return RedirectResponse(f"/links/{link.slug}?created=1", status_code=303)
+
+
+@router.post("/fetch-card")
+def fetch_card(
+    request: Request,
+    form: Annotated[LinkForm, Form()],
+    session: DbSession,
+    ctx: Ctx,
+    principal: CurrentPrincipal,
+) -> Response:
+    """The form's share-card fieldset, its empty fields filled from the target page
+    (htmx swaps it in; a refusal is shown inside it)."""
+    community_id = _community(principal)
+    principal.require(community_id, Role.operator)
+    error: str | None = None
+    try:
+        enforce(ctx, f"link-fetch:{principal.user_id}", ctx.settings.link_create_rate)
+        card = card_outside_transaction(session, _env(ctx), community_id, form.url)
+    except DomainError as exc:
+        if not _form_refusal(exc):
+            raise
+        error = _message(request, exc)
+    else:
+        form = form.model_copy(
+            update={
+                name: value
+                for name, value in (
+                    ("preview_title", card.title),
+                    ("preview_description", card.description),
+                    ("preview_image_url", card.image_url),
+                )
+                if value and not getattr(form, name).strip()
+            }
+        )
+    return render(
+        request,
+        "links/_share_card.html",
+        form=form,
+        field_errors={},
+        card_error=error,
+        card_fetched=error is None,
+    )
+
+
+# --- the community's settings --------------------------------------------------------
+
+
+def _settings_page(
+    request: Request,
+    session: Session,
+    ctx: AppContext,
+    principal: Principal,
+    *,
+    error: DomainError | None = None,
+    saved: bool = False,
+) -> Response:
+    community_id = _community(principal)
+    principal.require(community_id, Role.admin)
+    return render(
+        request,
+        "links/settings.html",
+        status_code=error.status if error else 200,
+        current=defaults.get_link_defaults(session, principal, community_id),
+        guide_app_choices=defaults.GUIDE_APP_CHOICES,
+        built_in=defaults.BUILT_IN_GUIDE_APPS,
+        mode_choices=MODE_CHOICES,
+        error=_message(request, error) if error else None,
+        saved=saved,
+        **_common(ctx, principal),
+    )
+
+
+@router.get("/settings")
+def settings_page(
+    request: Request, session: DbSession, ctx: Ctx, principal: CurrentPrincipal
+) -> Response:
+    saved = request.query_params.get("saved") == "1"
+    return _settings_page(request, session, ctx, principal, saved=saved)
+
+
+@router.post("/settings")
+def save_settings(
+    request: Request,
+    session: DbSession,
+    ctx: Ctx,
+    principal: CurrentPrincipal,
+    anti_block_mode: Annotated[str, Form(max_length=40)] = "",
+    guide_apps: Annotated[list[str] | None, Form()] = None,
+) -> Response:
+    chosen = tuple(guide_apps or ())
+    changes = LinkDefaultsChanges(
+        anti_block_mode=anti_block_mode,
+        # The built-in list, checked as it is, stays "built in" and follows its updates.
+        guide_apps=None if frozenset(chosen) == frozenset(defaults.BUILT_IN_GUIDE_APPS) else chosen,
+    )
+    try:
+        defaults.update_link_defaults(session, _env(ctx), principal, _community(principal), changes)
+    except DomainError as exc:
+        if not _form_refusal(exc):
+            raise
+        return _settings_page(request, session, ctx, principal, error=exc)
+    return RedirectResponse("/links/settings?saved=1", status_code=303)
 
 
 # --- import --------------------------------------------------------------------------
@@ -488,9 +651,9 @@ def add_blocked_host(
 
 
 @router.post("/blocked-hosts/{host_id}/delete")
-def remove_blocked_host(host_id: int, session: DbSession, principal: CurrentPrincipal) -> Response:
-    if not 1 <= host_id < 2**63:
-        raise DomainError("blocked_host.not_found", status=404)
+def remove_blocked_host(
+    host_id: RowId, session: DbSession, principal: CurrentPrincipal
+) -> Response:
     service.remove_blocked_host(session, principal, _community(principal), host_id)
     return RedirectResponse("/links/blocked-hosts", status_code=303)
 
@@ -513,6 +676,7 @@ def detail_page(
         now=utcnow(),
         created=request.query_params.get("created") == "1",
         stats_slug=link.slug,
+        community_defaults=defaults.get_link_defaults(session, principal, community_id),
         **_common(ctx, principal),
     )
 
@@ -524,7 +688,7 @@ def edit_page(
     community_id = _community(principal)
     principal.require(community_id, Role.operator)
     link = service.get_link(session, principal, community_id, slug)
-    return _form_page(request, ctx, principal, _form_from_link(link, ctx), link=link)
+    return _form_page(request, session, ctx, principal, _form_from_link(link, ctx), link=link)
 
 
 @router.post("/{slug}/edit")
@@ -551,7 +715,13 @@ def edit(
             raise
         link = service.get_link(session, principal, community_id, slug)
         return _form_page(
-            request, ctx, principal, form.model_copy(update={"password": ""}), link=link, error=exc
+            request,
+            session,
+            ctx,
+            principal,
+            form.model_copy(update={"password": ""}),
+            link=link,
+            error=exc,
         )
     return RedirectResponse(f"/links/{link.slug}", status_code=303)
 

@@ -7,7 +7,6 @@ the visit) happens later in the visit recorder.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import re
 import secrets
@@ -30,6 +29,7 @@ from qunyun.links.slugs import RESERVED_SLUGS
 from qunyun.links.snapshot import STATE_STATUS, LinkSnapshot, LinkState
 from qunyun.links.urls import display_url
 from qunyun.qr import QrStyle, render_svg
+from qunyun.singleflight import SingleFlight
 from qunyun.visits.recorder import PendingVisit
 from qunyun.web.client_ip import scope_client_ip
 from qunyun.web.context import AppContext
@@ -83,7 +83,7 @@ class RedirectFront:
     def __init__(self, app: ASGIApp, get_ctx: Callable[[], AppContext | None]) -> None:
         self.app = app
         self._get_ctx = get_ctx
-        self._loading: dict[str, asyncio.Task[LinkSnapshot | None]] = {}
+        self._loading: SingleFlight[str, LinkSnapshot | None] = SingleFlight()
         self._pages: dict[tuple[int, Action, str, str], tuple[LinkSnapshot, bytes]] = {}
 
     @property
@@ -139,25 +139,14 @@ class RedirectFront:
         await self._interstitial(ctx, snapshot, action, client, scope, receive, send)
 
     async def _load(self, ctx: AppContext, key: str) -> LinkSnapshot | None:
-        """One database read per missing key, however many requests wait for it.
+        async def load() -> LinkSnapshot | None:
+            generation = ctx.link_cache.generation
+            snapshot = await anyio.to_thread.run_sync(load_snapshot, ctx.db, key)
+            if snapshot is not None:
+                ctx.link_cache.put(key, snapshot, generation)
+            return snapshot
 
-        Without this, every request arriving while a popular link's cache entry is
-        being refreshed would read the database itself: a stampede every TTL.
-        """
-        task = self._loading.get(key)
-        if task is None:
-
-            async def load() -> LinkSnapshot | None:
-                snapshot = await anyio.to_thread.run_sync(load_snapshot, ctx.db, key)
-                if snapshot is not None:
-                    ctx.link_cache.put(key, snapshot)
-                return snapshot
-
-            task = asyncio.get_running_loop().create_task(load())
-            self._loading[key] = task
-            task.add_done_callback(lambda _: self._loading.pop(key, None))
-        # Shielded: a visitor who hangs up must not cancel the read others wait for.
-        return await asyncio.shield(task)
+        return await self._loading.do(key, load)
 
     async def _live_code(
         self,

@@ -10,7 +10,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from qunyun.clients import App
 from qunyun.errors import DomainError
+from qunyun.links.access import APP_CHOICES, DEVICE_CHOICES, OS_CHOICES, Mode
 from qunyun.links.inputs import (
     MAX_PASSWORD_LENGTH,
     MAX_TAG_LENGTH,
@@ -21,6 +23,14 @@ from qunyun.links.inputs import (
 
 # They separate tags in CSV files and forms.
 FORBIDDEN_TAG_CHARACTERS = frozenset("|,，")
+PLATFORM_CHOICES: dict[str, tuple[str, ...]] = {
+    "allowed_apps": APP_CHOICES,
+    "allowed_devices": DEVICE_CHOICES,
+    "allowed_os": OS_CHOICES,
+    # Apps whose in-app browsers get the guide: "browser" is no app.
+    "guide_apps": tuple(a.value for a in App),
+}
+MODE_CHOICES: tuple[str, ...] = tuple(m.value for m in Mode)
 
 
 def clean_text(value: str | None, field_name: str, max_length: int) -> str | None:
@@ -99,3 +109,42 @@ def redirect_status(value: int) -> int:
     if value not in REDIRECT_STATUSES:
         raise DomainError("link.invalid_redirect_status", given=value)
     return value
+
+
+def platforms(values: Iterable[str] | None, field_name: str) -> list[str] | None:
+    """The chosen platforms of a list in :data:`PLATFORM_CHOICES`, in their canonical
+    order, or ``None`` when none is chosen ("anyone").
+
+    Case does not matter (``WeChat``, ``ios``); an unknown one is refused by name.
+    """
+    allowed = PLATFORM_CHOICES[field_name]
+    canonical = {choice.casefold(): choice for choice in allowed}
+    chosen: set[str] = set()
+    for raw in values or ():
+        text = raw.strip()
+        if not text:
+            continue
+        choice = canonical.get(text.casefold())
+        if choice is None:
+            refuse_unstorable(text, field_name)
+            raise DomainError(
+                "link.unknown_platform",
+                field=field_name,
+                value=text[:40],
+                choices=", ".join(allowed),
+            )
+        chosen.add(choice)
+    return [choice for choice in allowed if choice in chosen] or None
+
+
+def anti_block_mode(value: str | None) -> str | None:
+    """A mode to store, or ``None`` (empty) to follow the community's default."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().lower()
+    if text not in MODE_CHOICES:
+        refuse_unstorable(value, "anti_block_mode")
+        raise DomainError(
+            "link.unknown_mode", value=value.strip()[:40], choices=", ".join(MODE_CHOICES)
+        )
+    return text

@@ -32,8 +32,11 @@ from qunyun.errors import Conflict, DomainError, NotFound
 from qunyun.links import rules
 from qunyun.links.csv_io import CsvRow, ExportRow
 from qunyun.links.inputs import (
+    GATE_NAMES,
     MAX_NOTE_LENGTH,
     MAX_PER_PAGE,
+    MAX_PREVIEW_DESCRIPTION_LENGTH,
+    MAX_PREVIEW_TITLE_LENGTH,
     MAX_QUERY_LENGTH,
     MAX_TITLE_LENGTH,
     MAX_UTM_LENGTH,
@@ -66,6 +69,10 @@ def _no_invalidation(keys: Sequence[str]) -> None:
     return None
 
 
+def _no_invalidation_of_all() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class LinkEnv:
     """What the link service needs from the running installation."""
@@ -76,10 +83,23 @@ class LinkEnv:
     invalidate: Callable[[Sequence[str]], None] = _no_invalidation
     # Fetches a page's metadata; tests replace it.
     fetch_meta: Callable[[str], PageMeta] | None = field(default=None)
+    # Empties the redirect's whole cache (every worker's, with Redis): for changes to
+    # a community's defaults, which every link without its own setting follows.
+    invalidate_all: Callable[[], None] = _no_invalidation_of_all
 
     @classmethod
     def from_context(cls, ctx: AppContext) -> LinkEnv:
-        return cls(ctx.settings, ctx.passwords, ctx.link_cache.invalidate)
+        cache = ctx.link_cache
+        return cls(ctx.settings, ctx.passwords, cache.invalidate, None, cache.invalidate_all)
+
+
+@dataclass(frozen=True)
+class PageCard:
+    """What a target page says about itself, cut to fit a link's title and share card."""
+
+    title: str | None = None
+    description: str | None = None
+    image_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +184,16 @@ def get_link(
     return _community_link(session, community_id, slug, include_deleted=include_deleted)
 
 
+def _editable_link(
+    session: Session, community_id: int, slug: str, *, include_deleted: bool = False
+) -> Link:
+    """A short link this feature may change: a live code's link changes with its code."""
+    link = _community_link(session, community_id, slug, include_deleted=include_deleted)
+    if link.kind != "url":
+        raise Conflict("link.managed_by_live_code", slug=link.slug)
+    return link
+
+
 def _community_link(
     session: Session, community_id: int, slug: str, *, include_deleted: bool = False
 ) -> Link:
@@ -234,6 +264,13 @@ def iter_export_rows(
             utm_campaign=link.utm_campaign,
             utm_term=link.utm_term,
             utm_content=link.utm_content,
+            allowed_apps=tuple(link.allowed_apps or ()),
+            allowed_devices=tuple(link.allowed_devices or ()),
+            allowed_os=tuple(link.allowed_os or ()),
+            anti_block_mode=link.anti_block_mode,
+            preview_title=link.preview_title,
+            preview_description=link.preview_description,
+            preview_image_url=link.preview_image_url,
             short_url=short_url(env.settings, link.slug),
             human_visits=link.human_visits,
             bot_visits=link.bot_visits,
@@ -243,7 +280,8 @@ def iter_export_rows(
 
 
 def _filtered(community_id: int, query: LinkQuery) -> Select[Link]:
-    stmt = select(Link).where(Link.community_id == community_id)
+    # Live codes' links are managed on the live codes pages, not listed here.
+    stmt = select(Link).where(Link.community_id == community_id, Link.kind == "url")
     stmt = stmt.where(*_status_conditions(query.status, utcnow()))
     q = _searchable(query.q)
     if q:
@@ -319,7 +357,15 @@ def fetch_title(env: LinkEnv, url: str, blocked: Iterable[str] = ()) -> str | No
     Call it outside a write transaction where that matters (SQLite holds its one write
     lock for a transaction's whole life).
     """
+    return fetch_card(env, url, blocked).title
+
+
+def fetch_card(env: LinkEnv, url: str, blocked: Iterable[str] = ()) -> PageCard:
+    """The target page's title, description and image (Open Graph first), each cut
+    to what a link holds; an image that could not be a link's preview image is left
+    out. Network, like :func:`fetch_title`."""
     settings = env.settings
+    blocked = list(blocked)
     target = normalise_url(
         url,
         allow_private=settings.allow_private_targets,
@@ -331,8 +377,20 @@ def fetch_title(env: LinkEnv, url: str, blocked: Iterable[str] = ()) -> str | No
         timeout=TITLE_FETCH_TIMEOUT,
         allow_private=settings.allow_private_targets,
     )
-    title = fetch(target).best_title
-    return title[:MAX_TITLE_LENGTH] if title else None
+    meta = fetch(target)
+    title = meta.best_title
+    description = meta.og_description or meta.description
+    image: str | None = None
+    if meta.og_image:
+        try:
+            image = _target(env, meta.og_image, blocked)
+        except DomainError:
+            image = None
+    return PageCard(
+        title=title[:MAX_TITLE_LENGTH] if title else None,
+        description=description[:MAX_PREVIEW_DESCRIPTION_LENGTH] if description else None,
+        image_url=image,
+    )
 
 
 def create_link(
@@ -389,7 +447,7 @@ def update_link(
 ) -> Link:
     """Change the given settings; the old slug stops working when the slug changes."""
     principal.require(community_id, Role.operator)
-    link = _community_link(session, community_id, slug)
+    link = _editable_link(session, community_id, slug)
     old_key = link.slug_key
     given = changes.given()
     new_slug: str | None = None
@@ -431,7 +489,7 @@ def delete_link(
 ) -> Link:
     """Soft delete: the link leaves lists and the redirect; an admin can restore it."""
     principal.require(community_id, Role.operator)
-    link = _community_link(session, community_id, slug)
+    link = _editable_link(session, community_id, slug)
     link.deleted_at = utcnow()
     link.updated_at = link.deleted_at
     session.flush()
@@ -443,7 +501,7 @@ def restore_link(
     session: Session, env: LinkEnv, principal: Principal, community_id: int, slug: str
 ) -> Link:
     principal.require(community_id, Role.admin)
-    link = _community_link(session, community_id, slug, include_deleted=True)
+    link = _editable_link(session, community_id, slug, include_deleted=True)
     if link.deleted_at is not None:
         # The slug cannot have been taken meanwhile: its key stayed in the unique index.
         link.deleted_at = None
@@ -535,6 +593,12 @@ def _validated_settings(env: LinkEnv, data: NewLink, blocked: Sequence[str]) -> 
     }
     for name in UTM_NAMES:
         values[name] = rules.clean_text(getattr(data, name), name, MAX_UTM_LENGTH)
+    for name in GATE_NAMES:
+        values[name] = rules.platforms(getattr(data, name), name)
+    values["anti_block_mode"] = rules.anti_block_mode(data.anti_block_mode)
+    values["preview_title"] = _preview_title(data.preview_title)
+    values["preview_description"] = _preview_description(data.preview_description)
+    values["preview_image_url"] = _preview_image(env, data.preview_image_url, blocked)
     return values
 
 
@@ -546,6 +610,7 @@ def _validated_changes(
     given: frozenset[str],
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    blocked: list[str] | None = None
     if isinstance(changes.url, str):
         blocked = blocked_patterns(session, community_id)
         values["target_url"] = _target(env, changes.url, blocked)
@@ -566,6 +631,19 @@ def _validated_changes(
     for name in UTM_NAMES:
         if name in given:
             values[name] = rules.clean_text(getattr(changes, name), name, MAX_UTM_LENGTH)
+    for name in GATE_NAMES:
+        if name in given:
+            values[name] = rules.platforms(getattr(changes, name), name)
+    if changes.anti_block_mode is not UNSET:
+        values["anti_block_mode"] = rules.anti_block_mode(changes.anti_block_mode)
+    if changes.preview_title is not UNSET:
+        values["preview_title"] = _preview_title(changes.preview_title)
+    if changes.preview_description is not UNSET:
+        values["preview_description"] = _preview_description(changes.preview_description)
+    if changes.preview_image_url is not UNSET:
+        if blocked is None:
+            blocked = blocked_patterns(session, community_id)
+        values["preview_image_url"] = _preview_image(env, changes.preview_image_url, blocked)
     return values
 
 
@@ -576,6 +654,26 @@ def _target(env: LinkEnv, url: str, blocked: Sequence[str]) -> str:
         blocked_hosts=blocked,
         max_length=env.settings.max_url_length,
     )
+
+
+def _preview_title(value: str | None) -> str | None:
+    return rules.clean_text(value, "preview_title", MAX_PREVIEW_TITLE_LENGTH)
+
+
+def _preview_description(value: str | None) -> str | None:
+    return rules.clean_text(value, "preview_description", MAX_PREVIEW_DESCRIPTION_LENGTH)
+
+
+def _preview_image(env: LinkEnv, url: str | None, blocked: Sequence[str]) -> str | None:
+    """A share-card image URL, held to the rules of a target; the refusal names the field."""
+    if url is None or not url.strip():
+        return None
+    try:
+        return _target(env, url, blocked)
+    except DomainError as exc:
+        raise DomainError(
+            exc.code, status=exc.status, **{**exc.params, "field": "preview_image_url"}
+        ) from None
 
 
 def _tags_for(session: Session, community_id: int, names: list[str]) -> list[Tag]:

@@ -48,15 +48,15 @@ from qunyun.visits import stats
 from qunyun.visits.stats import Granularity
 from qunyun.web.context import AppContext
 from qunyun.web.render import language_of
+from qunyun.web.schemas import MAX_ROW_ID
 
 router = APIRouter(
     prefix="/api/v1/livecodes", tags=["live codes"], dependencies=[Depends(csrf_protect)]
 )
 
-_MAX_ID = 2**63 - 1
-CodeId = Annotated[int, Path(ge=1, le=_MAX_ID, description="the live code's id")]
-MemberId = Annotated[int, Path(ge=1, le=_MAX_ID)]
-ChannelId = Annotated[int, Path(ge=1, le=_MAX_ID)]
+CodeId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="the live code's id")]
+MemberId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+ChannelId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def signer_of(ctx: AppContext) -> Signer:
@@ -134,7 +134,7 @@ def code_alerts(
 )
 def acknowledge(
     request: Request,
-    alert_id: Annotated[int, Path(ge=1, le=_MAX_ID)],
+    alert_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
     session: DbSession,
     principal: CurrentPrincipal,
 ) -> AlertOut:
@@ -251,7 +251,7 @@ def code_qr(
     ctx: Ctx,
     principal: CurrentPrincipal,
     format: Annotated[Literal["png", "svg"], Query()] = "png",
-    channel_id: Annotated[int | None, Query(ge=1, le=_MAX_ID)] = None,
+    channel_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     scale: Annotated[int, Query(ge=1, le=40)] = 10,
 ) -> Response:
     code = _code(session, principal, code_id)
@@ -535,8 +535,8 @@ def code_stats(
     session: DbSession,
     ctx: Ctx,
     principal: CurrentPrincipal,
-    member_id: Annotated[int | None, Query(ge=1, le=_MAX_ID, description="one member")] = None,
-    channel_id: Annotated[int | None, Query(ge=1, le=_MAX_ID, description="one channel")] = None,
+    member_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="one member")] = None,
+    channel_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID, description="one channel")] = None,
     start: Annotated[date | None, Query()] = None,
     end: Annotated[date | None, Query()] = None,
     days: Annotated[int | None, Query(ge=1, le=stats.MAX_DAYS)] = None,

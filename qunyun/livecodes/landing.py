@@ -37,6 +37,7 @@ from qunyun.livecodes.rotation import (
 from qunyun.livecodes.snapshot import CodeKind, CodeStatus, LiveCodeSnapshot
 from qunyun.livecodes.tokens import Signer
 from qunyun.settings import Settings
+from qunyun.singleflight import SingleFlight
 from qunyun.visits.recorder import PendingVisit
 from qunyun.web.client_ip import scope_client_ip
 from qunyun.web.context import AppContext
@@ -77,6 +78,7 @@ class LiveCodeLanding:
         self.clock = clock
         # Wakes the alert task when the fallback had to be served.
         self.on_fallback: Callable[[], None] | None = None
+        self._loading: SingleFlight[int, LiveCodeSnapshot | None] = SingleFlight()
 
     @property
     def rng(self) -> random.Random:
@@ -84,13 +86,18 @@ class LiveCodeLanding:
 
     async def snapshot(self, ctx: AppContext, code_id: int) -> LiveCodeSnapshot | None:
         snapshot = self.cache.get(code_id)
-        if snapshot is None:
-            snapshot = await anyio.to_thread.run_sync(
+        if snapshot is not None:
+            return snapshot
+
+        async def load() -> LiveCodeSnapshot | None:
+            loaded = await anyio.to_thread.run_sync(
                 load_live_snapshot, ctx.db, code_id, self.signer
             )
-            if snapshot is not None:
-                self.cache.put(code_id, snapshot)
-        return snapshot
+            if loaded is not None:
+                self.cache.put(code_id, loaded)
+            return loaded
+
+        return await self._loading.do(code_id, load)
 
     async def __call__(
         self,

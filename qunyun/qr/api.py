@@ -32,7 +32,6 @@ from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
 from qunyun.errors import DomainError
 from qunyun.links import service as links
-from qunyun.web.schemas import ErrorOut, error_responses
 from qunyun.qr.classify import PayloadKind
 from qunyun.qr.decode import DEFAULT_MAX_BYTES, FoundCode, found_codes, load_upload, read_codes
 from qunyun.qr.render import MAX_LOGO_BYTES, render_png, render_svg
@@ -47,6 +46,7 @@ from qunyun.qr.uploads import (
     text_fields,
 )
 from qunyun.settings import Settings
+from qunyun.web.schemas import ErrorOut, error_responses
 
 DECODE_LIMIT = BodyLimit(DEFAULT_MAX_BYTES, "qr.image_too_large")
 LOGO_LIMIT = BodyLimit(MAX_LOGO_BYTES, "qr.logo_too_large")
@@ -69,15 +69,13 @@ def end_transaction(session: Session) -> None:
     session.commit()
 
 
-def signed_in(request: Request, session: DbSession) -> Principal:
+def signed_in(request: Request) -> Principal:
     """Who is asking (any role), checked before any upload is read.
 
-    The transaction that found them is committed at once: on SQLite a POST's transaction
-    holds the single write lock, which must not wait on a slow upload or on CPU work.
+    Found in a read transaction of its own, so no write lock waits on a slow upload.
     """
-    principal = current_principal(request, session)
+    principal = current_principal(request)
     principal.require(principal.default_community(), Role.viewer)
-    session.commit()
     return principal
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, Field
+
+# The largest id a 64-bit integer column holds: larger path ids are refused with 422
+# instead of overflowing the database driver.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 class ErrorOut(BaseModel):
@@ -39,4 +45,11 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return responses
 
 
-__all__ = ["ErrorOut", "FieldProblem", "ValidationErrorOut", "error_responses"]
+__all__ = [
+    "MAX_ROW_ID",
+    "ErrorOut",
+    "FieldProblem",
+    "RowId",
+    "ValidationErrorOut",
+    "error_responses",
+]

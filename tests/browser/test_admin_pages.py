@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.browser.conftest import LiveServer, login, screenshot
+from tests.browser_support import LiveServer, login, screenshot
+
+pytestmark = pytest.mark.browser
 
 
 def test_operator_creates_a_link_and_sees_its_visits(

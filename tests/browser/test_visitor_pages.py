@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.browser.conftest import LiveServer, screenshot
+import pytest
+
+from tests.browser_support import LiveServer, screenshot
 from tests.links.factories import make_link
 from tests.links.test_access import DESKTOP, QQ_ANDROID, SAFARI_IOS, WECHAT_IOS
+
+pytestmark = pytest.mark.browser
 
 
 def test_guide_mode_per_client(live_server: LiveServer, page_factory: Any) -> None:

@@ -76,3 +76,13 @@ def test_invalidation_reaches_other_workers_through_redis(redis_url: str) -> Non
     finally:
         here.close()
         there.close()
+
+
+def test_a_load_that_straddles_a_drop_is_not_stored() -> None:
+    cache = LinkCache(ttl=60)
+    generation = cache.generation  # a worker starts reading the database
+    cache.invalidate(["a"])  # meanwhile the link changes
+    cache.put("a", snap(), generation)  # the read returns the old version
+    assert cache.get("a") is None
+    cache.put("a", snap(), cache.generation)
+    assert cache.get("a") is not None

@@ -152,7 +152,8 @@ def test_export_starts_with_a_bom_and_the_header() -> None:
     lines = list(export_lines([_export_row(tags=("a", "海报"), max_visits=5)], TZ))
     assert lines[0] == "\ufeff" + ",".join(EXPORT_COLUMNS) + "\r\n"
     assert lines[1] == (
-        "https://example.com/,abc,,,a|海报,,5,302,,,,,,https://s.example/abc,0,0,"
+        # the five UTM cells, then the seven of who may open it and its share card
+        "https://example.com/,abc,,,a|海报,,5,302,,,,,,,,,,,,,https://s.example/abc,0,0,"
         "2025-01-02 11:04:05,active\r\n"
     )
 

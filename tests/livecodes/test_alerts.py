@@ -35,7 +35,7 @@ from qunyun.livecodes.lookup import code_members
 from qunyun.livecodes.models import LiveCodeAlert, LiveCodeMember
 from qunyun.livecodes.service import LiveCodeEnv
 from qunyun.livecodes.tokens import webhook_key
-from tests.conftest import make_settings
+from tests.conftest import make_settings, run_async
 from tests.livecodes.conftest import Drops, MakeCode
 from tests.livecodes.helpers import WECHAT_GROUPS
 
@@ -202,7 +202,6 @@ def test_webhook_delivery_is_signed_and_retried(
 def test_the_background_task_delivers(
     sqlite_db: Database, tmp_path: Path, receiver: Receiver
 ) -> None:
-    import asyncio
 
     receiver.statuses = []
     db = sqlite_db
@@ -212,7 +211,7 @@ def test_the_background_task_delivers(
             s, LiveCodeEnv(settings), OWNER, 1, {"name": "A", "alert_webhook_url": receiver.url}
         )
     worker = AlertWorker(db, settings, lambda: {code.id}, interval=3600)
-    asyncio.run(worker.run_once())
+    run_async(worker.run_once())
     assert [a.kind for a in alerts(db)] == ["fallback_served"]
     assert len(receiver.received) == 1
 

@@ -213,3 +213,19 @@ def test_the_api_is_documented(app: App) -> None:
     assert "multipart/form-data" in upload_op["requestBody"]["content"]
     assert "LiveCodeOut" in spec["components"]["schemas"]
     assert "/livecodes/press" not in json.dumps(paths)
+
+
+def test_live_code_links_are_not_listed_or_edited_as_short_links(app: App) -> None:
+    headers = app.token("lc-owner", Role.owner)
+    made = app.client.post(
+        "/api/v1/livecodes", json={"name": "训练营", "slug": "camp-lc"}, headers=headers
+    )
+    assert made.status_code == 201, made.text
+    listed = app.client.get("/api/v1/links", headers=headers).json()
+    assert all(item["slug"] != "camp-lc" for item in listed["items"])
+    edit = app.client.patch(
+        "/api/v1/links/camp-lc", json={"url": "https://example.com/"}, headers=headers
+    )
+    assert edit.status_code == 409
+    assert edit.json()["code"] == "link.managed_by_live_code"
+    assert app.client.delete("/api/v1/links/camp-lc", headers=headers).status_code == 409

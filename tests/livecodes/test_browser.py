@@ -15,16 +15,11 @@ from qunyun.livecodes import members as pool
 from qunyun.livecodes import service
 from qunyun.livecodes.models import LiveCodePress
 from qunyun.livecodes.service import LiveCodeEnv
-from tests.browser import conftest as browser_fixtures
-from tests.browser.conftest import LiveServer, screenshot
+from tests.browser_support import LiveServer, screenshot
 from tests.conftest import PASSWORD, make_settings
 from tests.livecodes.helpers import DESKTOP_UA, WECHAT_GROUPS, WECHAT_UA, invitation_card
 
 pytestmark = pytest.mark.browser
-# The browser tests' fixtures (a live server on loopback, headless Chromium), shared.
-browser = browser_fixtures.browser
-live_server = browser_fixtures.live_server
-page_factory = browser_fixtures.page_factory
 OWNER = service.installation_principal()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,8 +23,6 @@ from tests.visits.helpers import (
 from tests.visits.live_server import SECRET, Server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -55,16 +53,9 @@ def seeded_server(server) -> Iterator[Server]:
 
 
 @pytest.fixture
-def browser_page(tmp_path: Path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM)
-        try:
-            yield browser
-        finally:
-            browser.close()
+def browser_page(browser: Any) -> Any:
+    """The shared headless Chromium (tests/browser_support.py)."""
+    return browser
 
 
 @pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)], ids=["desktop", "phone"])

@@ -1,4 +1,5 @@
-"""A real server on loopback and a real headless Chromium (Debian's), driven by Playwright.
+"""Fixtures for browser tests (a plugin of tests/conftest.py): a real server on loopback
+and a real headless Chromium (Debian's), driven by Playwright.
 
 Chromium is the system's /usr/bin/chromium (installed by scripts/test); no test tool
 downloads a browser. Screenshots land in test-results/screenshots/ for a person to look at.
@@ -39,8 +40,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-
-pytestmark = pytest.mark.browser
 
 
 def _free_port() -> int:
