@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import redis
 
@@ -136,3 +136,22 @@ class LinkCache:
                 pass
         if self._publisher is not None:
             self._publisher.close()
+
+
+def remote_invalidator(redis_url: str | None) -> Callable[[Sequence[str]], None]:
+    """For processes without a link cache (the command line): tell running servers to
+    drop changed links at once; without Redis they see the change within the TTL."""
+    if not redis_url:
+        return lambda keys: None
+    url = redis_url
+
+    def publish(keys: Sequence[str]) -> None:
+        client = redis.Redis.from_url(url)
+        try:
+            client.publish(INVALIDATE_CHANNEL, "\n".join(keys))
+        except redis.RedisError:
+            log.warning("could not reach Redis; servers see the change within the cache TTL")
+        finally:
+            client.close()
+
+    return publish

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
 
-import redis
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,7 +29,7 @@ from qunyun.i18n import gettext
 from qunyun.links import service
 from qunyun.links.access import APP_CHOICES, DEVICE_CHOICES, OS_CHOICES
 from qunyun.links.api import link_out, with_fetched
-from qunyun.links.cache import INVALIDATE_CHANNEL
+from qunyun.links.cache import remote_invalidator
 from qunyun.links.csv_io import export_lines, parse_datetime, read_link_rows
 from qunyun.links.inputs import LinkQuery, LinkStatus, NewLink, SortKey
 from qunyun.links.rules import MODE_CHOICES
@@ -59,31 +58,15 @@ class _Installation:
         raise typer.Exit(2)
 
 
-def _invalidator(settings: Settings) -> Callable[[Sequence[str]], None]:
-    """Tell running servers to drop changed links (they otherwise wait for the cache TTL)."""
-    url = settings.redis_url
-    if not url:
-        return lambda keys: None
-
-    def publish(keys: Sequence[str]) -> None:
-        client = redis.Redis.from_url(url)
-        try:
-            client.publish(INVALIDATE_CHANNEL, "\n".join(keys))
-        except redis.RedisError:
-            _err().print("[yellow]could not reach Redis; servers see the change within seconds")
-        finally:
-            client.close()
-
-    return publish
-
-
 @contextmanager
 def _installation() -> Iterator[_Installation]:
     settings = load_settings()
     db = Database(settings.database_url)
     try:
         upgrade(db)
-        env = LinkEnv(settings, Passwords(settings.argon2_profile), _invalidator(settings))
+        env = LinkEnv(
+            settings, Passwords(settings.argon2_profile), remote_invalidator(settings.redis_url)
+        )
         yield _Installation(settings, db, env, service.installation_principal(COMMUNITY_ID))
     finally:
         db.dispose()

@@ -9,14 +9,13 @@ changed link at once when Redis is configured; their landing caches follow withi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-import redis
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -27,7 +26,7 @@ from qunyun.db.engine import Database
 from qunyun.db.migrate import upgrade
 from qunyun.errors import DomainError
 from qunyun.i18n import gettext
-from qunyun.links.cache import INVALIDATE_CHANNEL
+from qunyun.links.cache import remote_invalidator
 from qunyun.livecodes import members as pool
 from qunyun.livecodes import service
 from qunyun.livecodes.lookup import code_members
@@ -57,30 +56,13 @@ class _Installation:
         raise typer.Exit(2)
 
 
-def _link_invalidator(settings: Settings) -> Callable[[Sequence[str]], None]:
-    url = settings.redis_url
-    if not url:
-        return lambda keys: None
-
-    def publish(keys: Sequence[str]) -> None:
-        client = redis.Redis.from_url(url)
-        try:
-            client.publish(INVALIDATE_CHANNEL, "\n".join(keys))
-        except redis.RedisError:
-            Console(stderr=True).print("[yellow]could not reach Redis; servers catch up soon")
-        finally:
-            client.close()
-
-    return publish
-
-
 @contextmanager
 def _installation() -> Iterator[_Installation]:
     settings = load_settings()
     db = Database(settings.database_url)
     try:
         upgrade(db)
-        env = LiveCodeEnv(settings, invalidate_links=_link_invalidator(settings))
+        env = LiveCodeEnv(settings, invalidate_links=remote_invalidator(settings.redis_url))
         yield _Installation(settings, db, env, service.installation_principal(COMMUNITY_ID))
     finally:
         db.dispose()
