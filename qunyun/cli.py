@@ -53,6 +53,11 @@ def serve(
     # secret key is handed down so every worker signs sessions the same way.
     os.environ["QUNYUN_APPLY_MIGRATIONS_ON_START"] = "false"
     os.environ["QUNYUN_SECRET_KEY"] = settings.secret_key
+    # The workers build their own settings: what the command line chose must reach them.
+    if host:
+        os.environ["QUNYUN_HOST"] = host
+    if port:
+        os.environ["QUNYUN_PORT"] = str(port)
     uvicorn.run(
         "qunyun.app:app_from_environment",
         factory=True,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from qunyun.i18n import LANGUAGES, normalise_language
@@ -36,7 +36,8 @@ class Settings(BaseSettings):
         default=None, description="redis://host:port/db; shared rate limits and cache invalidation"
     )
     base_url: str = Field(
-        default="http://127.0.0.1:8000", description="public origin used to build short URLs"
+        default="",
+        description="public origin used to build short URLs; default http://HOST:PORT",
     )
     secret_key: str = Field(default="", description="signs sessions and visitor keys")
     language: str = Field(default="zh-CN", description="default language of pages and messages")
@@ -101,6 +102,13 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _default_base_url(self) -> Settings:
+        if not self.base_url:
+            # Frozen model: set once, here, while it is being built.
+            object.__setattr__(self, "base_url", f"http://{self.host}:{self.port}")
+        return self
 
     @property
     def is_sqlite(self) -> bool:

@@ -53,3 +53,13 @@ def test_missing_config_file_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("QUNYUN_CONFIG", str(tmp_path / "nope.toml"))
     with pytest.raises(FileNotFoundError):
         load_settings(data_dir=tmp_path)
+
+
+def test_base_url_follows_host_and_port_unless_given(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("QUNYUN_BASE_URL", raising=False)
+    monkeypatch.setenv("QUNYUN_PORT", "8765")
+    assert load_settings(data_dir=tmp_path).base_url == "http://127.0.0.1:8765"
+    monkeypatch.setenv("QUNYUN_BASE_URL", "https://s.example.cn/")
+    assert load_settings(data_dir=tmp_path).base_url == "https://s.example.cn"
