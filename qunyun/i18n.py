@@ -17,7 +17,10 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qunyun.errors import DomainError
 
 LANGUAGES: tuple[str, ...] = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -116,3 +119,8 @@ def catalog() -> Catalog:
 
 def gettext(key: str, language: str, /, **params: Any) -> str:
     return catalog().gettext(key, language, **params)
+
+
+def error_text(error: DomainError, language: str) -> str:
+    """The message of a refusal, for people, in ``language``."""
+    return gettext(f"error.{error.code}", language, **error.params)

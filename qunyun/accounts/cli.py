@@ -13,7 +13,7 @@ from qunyun.accounts.roles import Role
 from qunyun.db.engine import Database
 from qunyun.db.migrate import upgrade
 from qunyun.errors import DomainError
-from qunyun.i18n import gettext
+from qunyun.i18n import error_text
 from qunyun.settings import load_settings
 
 user_app = typer.Typer(
@@ -30,7 +30,7 @@ def _db() -> tuple[Database, Passwords, str]:
 
 
 def _fail(exc: DomainError, lang: str) -> NoReturn:
-    typer.echo(gettext(f"error.{exc.code}", lang, **exc.params), err=True)
+    typer.echo(error_text(exc, lang), err=True)
     raise typer.Exit(2)
 
 

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from qunyun.accounts import service
 from qunyun.accounts.deps import Ctx, CurrentPrincipal, DbSession, OptionalPrincipal, csrf_protect
 from qunyun.errors import DomainError
-from qunyun.i18n import LANGUAGES, gettext
+from qunyun.i18n import LANGUAGES, error_text, gettext
 from qunyun.web.client_ip import scope_client_ip
 from qunyun.web.ratelimits import enforce
 from qunyun.web.render import language_of, render
@@ -122,7 +122,7 @@ def create_token(
         issued = service.create_token(session, principal.user_id, name)
     except DomainError as exc:
         tokens = service.list_tokens(session, principal.user_id)
-        message = gettext(f"error.{exc.code}", language_of(request), **exc.params)
+        message = error_text(exc, language_of(request))
         return render(
             request,
             "accounts/tokens.html",

@@ -25,7 +25,7 @@ from qunyun.accounts.principal import Principal
 from qunyun.db.engine import Database
 from qunyun.db.migrate import upgrade
 from qunyun.errors import DomainError
-from qunyun.i18n import gettext
+from qunyun.i18n import error_text, gettext
 from qunyun.links import service
 from qunyun.links.access import APP_CHOICES, DEVICE_CHOICES, OS_CHOICES
 from qunyun.links.api import link_out, with_fetched
@@ -54,7 +54,7 @@ class _Installation:
     principal: Principal
 
     def fail(self, exc: DomainError) -> NoReturn:
-        typer.echo(gettext(f"error.{exc.code}", self.settings.language, **exc.params), err=True)
+        typer.echo(error_text(exc, self.settings.language), err=True)
         raise typer.Exit(2)
 
 

@@ -21,7 +21,7 @@ from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
 from qunyun.db.base import utcnow
 from qunyun.errors import DomainError
-from qunyun.i18n import gettext
+from qunyun.i18n import error_text
 from qunyun.links import defaults, service
 from qunyun.links.access import APP_CHOICES, BROWSER, DEVICE_CHOICES, OS_CHOICES
 from qunyun.links.api import (
@@ -119,7 +119,7 @@ def _env(ctx: AppContext) -> LinkEnv:
 
 
 def _message(request: Request, exc: DomainError) -> str:
-    return gettext(f"error.{exc.code}", language_of(request), **exc.params)
+    return error_text(exc, language_of(request))
 
 
 def _field_of(exc: DomainError) -> str | None:

@@ -25,7 +25,7 @@ from qunyun.db.base import utcnow
 from qunyun.db.engine import Database
 from qunyun.db.migrate import upgrade
 from qunyun.errors import DomainError
-from qunyun.i18n import gettext
+from qunyun.i18n import error_text
 from qunyun.links.cache import remote_invalidator
 from qunyun.livecodes import members as pool
 from qunyun.livecodes import service
@@ -52,7 +52,7 @@ class _Installation:
     principal: Principal
 
     def fail(self, exc: DomainError) -> NoReturn:
-        typer.echo(gettext(f"error.{exc.code}", self.settings.language, **exc.params), err=True)
+        typer.echo(error_text(exc, self.settings.language), err=True)
         raise typer.Exit(2)
 
 

@@ -19,7 +19,7 @@ from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
 from qunyun.db.base import utcnow
 from qunyun.errors import DomainError
-from qunyun.i18n import gettext
+from qunyun.i18n import error_text
 from qunyun.links.access import APP_CHOICES, DEVICE_CHOICES, OS_CHOICES
 from qunyun.links.redirect import qr_svg
 from qunyun.livecodes import members as pool
@@ -93,7 +93,7 @@ def _env(ctx: AppContext) -> LiveCodeEnv:
 
 
 def _message(request: Request, exc: DomainError) -> str:
-    return gettext(f"error.{exc.code}", language_of(request), **exc.params)
+    return error_text(exc, language_of(request))
 
 
 def _shown_on_page(exc: DomainError) -> bool:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from qunyun.errors import DomainError
-from qunyun.i18n import gettext
+from qunyun.i18n import error_text, gettext
 from qunyun.qr.decode import DEFAULT_MAX_BYTES, FoundCode, decode_image
 from qunyun.qr.render import MAX_LOGO_BYTES, render_png, render_svg
 from qunyun.qr.style import QrStyle
@@ -34,7 +34,7 @@ def _language() -> str:
 
 
 def _message(exc: DomainError) -> str:
-    return gettext(f"error.{exc.code}", _language(), **exc.params)
+    return error_text(exc, _language())
 
 
 def _read_limited(path: Path, max_bytes: int, code: str) -> bytes:

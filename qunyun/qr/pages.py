@@ -22,7 +22,7 @@ from qunyun.accounts.deps import Ctx, DbSession, csrf_protect
 from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
 from qunyun.errors import DomainError
-from qunyun.i18n import gettext
+from qunyun.i18n import error_text
 from qunyun.links import service as links
 from qunyun.links.api import limit_link_creation
 from qunyun.links.inputs import NewLink
@@ -71,7 +71,7 @@ def is_htmx(request: Request) -> bool:
 
 
 def message_of(request: Request, exc: DomainError) -> str:
-    return gettext(f"error.{exc.code}", language_of(request), **exc.params)
+    return error_text(exc, language_of(request))
 
 
 class QrPageRoute(LimitedBodyRoute):

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from qunyun.db.engine import Database
 from qunyun.db.migrate import upgrade
 from qunyun.errors import DomainError
-from qunyun.i18n import gettext
+from qunyun.i18n import error_text
 from qunyun.links.service import get_link_by_slug
 from qunyun.settings import Settings, load_settings
 from qunyun.visits import stats
@@ -46,7 +46,7 @@ def _open() -> tuple[Settings, Database]:
 
 
 def _fail(exc: DomainError, settings: Settings) -> None:
-    typer.echo(gettext(f"error.{exc.code}", settings.language, **exc.params), err=True)
+    typer.echo(error_text(exc, settings.language), err=True)
     raise typer.Exit(2)
 
 
