@@ -251,55 +251,39 @@ def _status_field(text: str) -> int:
     return 302 if status is None else status
 
 
+def _settings_of(form: LinkForm, ctx: AppContext) -> dict[str, Any]:
+    """The settings a create form and an edit form share, read from the form."""
+    return {
+        "url": form.url,
+        "title": form.title or None,
+        "note": form.note or None,
+        "tags": split_tags(form.tags),
+        "expires_at": _expiry_field(form.expires_at, ctx),
+        "max_visits": _int_field(form.max_visits, "link.invalid_max_visits", max=MAX_VISITS_LIMIT),
+        "redirect_status": _status_field(form.redirect_status),
+        "utm_source": form.utm_source or None,
+        "utm_medium": form.utm_medium or None,
+        "utm_campaign": form.utm_campaign or None,
+        "utm_term": form.utm_term or None,
+        "utm_content": form.utm_content or None,
+        "allowed_apps": tuple(form.allowed_apps),
+        "allowed_devices": tuple(form.allowed_devices),
+        "allowed_os": tuple(form.allowed_os),
+        "anti_block_mode": form.anti_block_mode or None,
+        "preview_title": form.preview_title or None,
+        "preview_description": form.preview_description or None,
+        "preview_image_url": form.preview_image_url or None,
+    }
+
+
 def _new_link(form: LinkForm, ctx: AppContext) -> NewLink:
     return NewLink(
-        url=form.url,
-        slug=form.slug or None,
-        title=form.title or None,
-        note=form.note or None,
-        tags=split_tags(form.tags),
-        expires_at=_expiry_field(form.expires_at, ctx),
-        max_visits=_int_field(form.max_visits, "link.invalid_max_visits", max=MAX_VISITS_LIMIT),
-        password=form.password or None,
-        redirect_status=_status_field(form.redirect_status),
-        utm_source=form.utm_source or None,
-        utm_medium=form.utm_medium or None,
-        utm_campaign=form.utm_campaign or None,
-        utm_term=form.utm_term or None,
-        utm_content=form.utm_content or None,
-        allowed_apps=tuple(form.allowed_apps),
-        allowed_devices=tuple(form.allowed_devices),
-        allowed_os=tuple(form.allowed_os),
-        anti_block_mode=form.anti_block_mode or None,
-        preview_title=form.preview_title or None,
-        preview_description=form.preview_description or None,
-        preview_image_url=form.preview_image_url or None,
+        slug=form.slug or None, password=form.password or None, **_settings_of(form, ctx)
     )
 
 
 def _changes(form: LinkForm, ctx: AppContext) -> LinkChanges:
-    changes = LinkChanges(
-        url=form.url,
-        slug=form.slug,
-        title=form.title or None,
-        note=form.note or None,
-        tags=split_tags(form.tags),
-        expires_at=_expiry_field(form.expires_at, ctx),
-        max_visits=_int_field(form.max_visits, "link.invalid_max_visits", max=MAX_VISITS_LIMIT),
-        redirect_status=_status_field(form.redirect_status),
-        utm_source=form.utm_source or None,
-        utm_medium=form.utm_medium or None,
-        utm_campaign=form.utm_campaign or None,
-        utm_term=form.utm_term or None,
-        utm_content=form.utm_content or None,
-        allowed_apps=tuple(form.allowed_apps),
-        allowed_devices=tuple(form.allowed_devices),
-        allowed_os=tuple(form.allowed_os),
-        anti_block_mode=form.anti_block_mode or None,
-        preview_title=form.preview_title or None,
-        preview_description=form.preview_description or None,
-        preview_image_url=form.preview_image_url or None,
-    )
+    changes = LinkChanges(slug=form.slug, **_settings_of(form, ctx))
     if form.remove_password:
         return replace(changes, password="")
     if form.password:
