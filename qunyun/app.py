@@ -33,10 +33,12 @@ from qunyun.livecodes import api as livecodes_api
 from qunyun.livecodes import pages as livecodes_pages
 from qunyun.livecodes import public as livecodes_public
 from qunyun.livecodes import runtime as livecodes_runtime
+from qunyun.platforms.ingress import StreamWriter
 from qunyun.qr import api as qr_api
 from qunyun.qr import pages as qr_pages
 from qunyun.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from qunyun.settings import Settings, load_settings
+from qunyun.stream.dispatcher import Dispatcher
 from qunyun.visits import api as visits_api
 from qunyun.visits import pages as visits_pages
 from qunyun.visits.recorder import VisitRecorder
@@ -50,6 +52,7 @@ log = logging.getLogger("qunyun")
 def build_context(settings: Settings, db: Database | None = None) -> AppContext:
     db = db or Database(settings.database_url)
     limiter: RateLimiter
+    dispatcher = Dispatcher()
     if settings.redis_url:
         limiter = RedisRateLimiter(redis.Redis.from_url(settings.redis_url))
     else:
@@ -68,6 +71,8 @@ def build_context(settings: Settings, db: Database | None = None) -> AppContext:
             batch_size=settings.visit_batch_size,
             ip_retention_days=settings.visit_ip_retention_days,
         ),
+        dispatcher=dispatcher,
+        stream_writer=StreamWriter(db, dispatcher),
     )
     # Sets extras["live_code_landing"] (served by the redirect front) and the alert task.
     livecodes_runtime.install(ctx)
@@ -85,6 +90,7 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         if settings.redis_url:
             ctx.link_cache.connect_redis(settings.redis_url)
         await ctx.recorder.start()
+        await ctx.stream_writer.start()
         await livecodes_runtime.start(ctx)
         app.state.ctx = ctx
         # Everything built at start-up (routes, metadata, parsers) lives as long as the
@@ -96,6 +102,7 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
             yield
         finally:
             await livecodes_runtime.stop(ctx)
+            await ctx.stream_writer.stop()
             await ctx.recorder.stop()
             ctx.link_cache.close()
             if db is None:

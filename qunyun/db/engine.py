@@ -81,6 +81,7 @@ class Database:
 
 
 _AFTER_COMMIT = "qunyun_after_commit"
+_AFTER_ROLLBACK = "qunyun_after_rollback"
 
 
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
@@ -92,11 +93,23 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def after_rollback(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` if the session's outermost transaction rolls back (once).
+
+    Used to forget state learnt inside a transaction that did not happen, such as ids
+    an importer cached.
+    """
+    callbacks = session.info.setdefault(_AFTER_ROLLBACK, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     # Releasing a savepoint fires this too; only the outermost commit counts.
     if session.in_nested_transaction():
         return
+    session.info.pop(_AFTER_ROLLBACK, None)
     callbacks = session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
         callback()
@@ -109,3 +122,5 @@ def _drop_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return
     session.info.pop(_AFTER_COMMIT, None)
+    for callback in session.info.pop(_AFTER_ROLLBACK, []):
+        callback()

@@ -63,6 +63,7 @@ RESERVED_SLUGS: frozenset[str] = frozenset(
         "rules", "appeal", "appeals", "calendar", "events", "qa", "points", "analytics",
         "reports", "webhook", "webhooks", "invite", "invites", "join", "communities",
         "tags", "codes", "channels", "preview", "blocked-hosts", "import", "export",
+        "hooks", "connections", "actions", "todos", "group", "member",
         # every single letter, "l", "s", "c", "u" included
         *"abcdefghijklmnopqrstuvwxyz",
     }

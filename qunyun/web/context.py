@@ -14,6 +14,8 @@ from qunyun.settings import Settings
 
 if TYPE_CHECKING:
     from qunyun.links.cache import LinkCache
+    from qunyun.platforms.ingress import StreamWriter
+    from qunyun.stream.dispatcher import Dispatcher
     from qunyun.visits.recorder import VisitRecorder
 
 
@@ -25,6 +27,9 @@ class AppContext:
     limiter: RateLimiter
     link_cache: LinkCache
     recorder: VisitRecorder
+    # The stream: consumers subscribe here; live deliveries are written through here.
+    dispatcher: Dispatcher
+    stream_writer: StreamWriter
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -1,0 +1,1 @@
+"""History importers: chat exports streamed into the stream, idempotent and resumable."""

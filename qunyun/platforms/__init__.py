@@ -1,0 +1,1 @@
+"""Chat platforms: the only place that knows their wire formats."""
