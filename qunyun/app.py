@@ -23,8 +23,13 @@ from qunyun import __version__
 from qunyun.accounts import api as accounts_api
 from qunyun.accounts import pages as accounts_pages
 from qunyun.accounts.passwords import Passwords
+from qunyun.community import api as community_api
+from qunyun.community import pages as community_pages
 from qunyun.db.engine import Database
 from qunyun.db.migrate import upgrade
+from qunyun.imports import api as imports_api
+from qunyun.imports import pages as imports_pages
+from qunyun.imports import worker as imports_worker
 from qunyun.links import api as links_api
 from qunyun.links import pages as links_pages
 from qunyun.links.cache import LinkCache
@@ -33,7 +38,14 @@ from qunyun.livecodes import api as livecodes_api
 from qunyun.livecodes import pages as livecodes_pages
 from qunyun.livecodes import public as livecodes_public
 from qunyun.livecodes import runtime as livecodes_runtime
+from qunyun.platforms import api as platforms_api
+from qunyun.platforms import pages as platforms_pages
+from qunyun.platforms import registry as platforms_registry
+from qunyun.platforms.front import HooksFront
 from qunyun.platforms.ingress import StreamWriter
+from qunyun.platforms.onebot import routes as onebot_routes
+from qunyun.platforms.telegram import routes as telegram_routes
+from qunyun.platforms.webhook import routes as webhook_routes
 from qunyun.qr import api as qr_api
 from qunyun.qr import pages as qr_pages
 from qunyun.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
@@ -92,6 +104,8 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         await ctx.recorder.start()
         await ctx.stream_writer.start()
         await livecodes_runtime.start(ctx)
+        await platforms_registry.start(ctx)
+        await imports_worker.start(ctx)
         app.state.ctx = ctx
         # Everything built at start-up (routes, metadata, parsers) lives as long as the
         # process: take it out of the cyclic collector's sight, or each full collection
@@ -101,6 +115,8 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         try:
             yield
         finally:
+            await imports_worker.stop(ctx)
+            await platforms_registry.stop(ctx)
             await livecodes_runtime.stop(ctx)
             await ctx.stream_writer.stop()
             await ctx.recorder.stop()
@@ -161,10 +177,19 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         livecodes_public.router,
         livecodes_api.router,
         livecodes_pages.router,
+        imports_api.router,
+        imports_pages.router,
+        platforms_api.router,
+        platforms_pages.router,
+        onebot_routes.router,
+        telegram_routes.router,
+        webhook_routes.router,
+        community_api.router,
+        community_pages.router,
     ):
         app.include_router(router)
 
-    return RedirectFront(app, lambda: app.state.ctx)
+    return RedirectFront(HooksFront(app), lambda: app.state.ctx)
 
 
 def app_from_environment() -> ASGIApp:

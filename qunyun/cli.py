@@ -8,9 +8,12 @@ import sys
 import typer
 
 from qunyun.accounts.cli import token_app, user_app
+from qunyun.community.cli import community_app, group_app, member_app
 from qunyun.db.cli import db_app
+from qunyun.imports.cli import import_app
 from qunyun.links.cli import link_app
 from qunyun.livecodes.cli import livecode_app
+from qunyun.platforms.cli import action_app, connection_app
 from qunyun.qr.cli import qr_app
 from qunyun.settings import load_settings
 from qunyun.visits.cli import register as register_visit_commands
@@ -30,6 +33,12 @@ app.add_typer(link_app, name="link")
 app.add_typer(visits_app, name="visits")
 app.add_typer(qr_app, name="qr")
 app.add_typer(livecode_app, name="livecode")
+app.add_typer(community_app, name="community")
+app.add_typer(group_app, name="group")
+app.add_typer(member_app, name="member")
+app.add_typer(import_app, name="import")
+app.add_typer(connection_app, name="connection")
+app.add_typer(action_app, name="action")
 
 
 @app.command()

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         "rfc_9106_low_memory"
     )
 
+    # Imports
+    import_max_bytes: int = Field(
+        default=4 * 1024**3, ge=1, description="largest chat export accepted for import"
+    )
+
     # Server
     host: str = "127.0.0.1"
     port: int = 8000

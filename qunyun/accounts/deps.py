@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 
@@ -14,10 +16,12 @@ from qunyun.accounts import service
 from qunyun.accounts.models import User
 from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
-from qunyun.errors import DomainError
+from qunyun.community.models import Community
+from qunyun.errors import DomainError, NotFound
 from qunyun.web.context import AppContext, get_ctx
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+COMMUNITY_HEADER = "x-qunyun-community"
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -66,8 +70,32 @@ def resolve_principal(request: Request, session: Session) -> Principal | None:
             request.session.clear()
             return None
     principal = service.principal_for(session, user, via=via)
+    active = _chosen_community(request, session, principal)
+    if active is not None:
+        principal = dataclasses.replace(principal, active_community=active)
     request.scope["qunyun.principal"] = principal
     return principal
+
+
+def _chosen_community(request: Request, session: Session, principal: Principal) -> int | None:
+    """The community named by the X-Qunyun-Community header (id or slug), else the one
+    chosen on the pages. A header naming a community the user cannot see is refused
+    rather than ignored: the call would otherwise act on another community."""
+    named = request.headers.get(COMMUNITY_HEADER, "").strip()
+    if named:
+        found: int | None
+        if named.isdigit() and len(named) <= 18:
+            found = int(named)
+        else:
+            found = session.scalar(select(Community.id).where(Community.slug == named.lower()))
+        if found is None or found not in principal.roles:
+            raise NotFound("community.not_found")
+        return found
+    if "session" in request.scope:
+        chosen = request.session.get("community")
+        if isinstance(chosen, int) and chosen in principal.roles:
+            return chosen
+    return None
 
 
 def _principal_of(request: Request) -> Principal | None:

@@ -17,6 +17,9 @@ class Principal:
     roles: Mapping[int, Role] = field(default_factory=dict)
     via: Literal["session", "token", "cli"] = "session"
     language: str | None = None
+    # The community the user chose (page switcher, X-Qunyun-Community header); used
+    # only while the user still holds a role there.
+    active_community: int | None = None
 
     def role_in(self, community_id: int) -> Role | None:
         return self.roles.get(community_id)
@@ -36,4 +39,6 @@ class Principal:
     def default_community(self) -> int:
         if not self.roles:
             raise DomainError("community.none", status=403)
+        if self.active_community is not None and self.active_community in self.roles:
+            return self.active_community
         return min(self.roles)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -22,10 +22,9 @@ from rich.table import Table
 
 from qunyun.accounts.passwords import Passwords
 from qunyun.accounts.principal import Principal
-from qunyun.db.engine import Database
-from qunyun.db.migrate import upgrade
+from qunyun.cli_support import Installation, installation
 from qunyun.errors import DomainError
-from qunyun.i18n import error_text, gettext
+from qunyun.i18n import gettext
 from qunyun.links import service
 from qunyun.links.access import APP_CHOICES, DEVICE_CHOICES, OS_CHOICES
 from qunyun.links.api import link_out, with_fetched
@@ -34,7 +33,6 @@ from qunyun.links.csv_io import export_lines, parse_datetime, read_link_rows
 from qunyun.links.inputs import LinkQuery, LinkStatus, NewLink, SortKey
 from qunyun.links.rules import MODE_CHOICES
 from qunyun.links.service import LinkEnv
-from qunyun.settings import Settings, load_settings
 
 link_app = typer.Typer(
     help="Short links: create, list, show, import, export.", no_args_is_help=True
@@ -47,29 +45,20 @@ def _err() -> Console:
 
 
 @dataclass(frozen=True)
-class _Installation:
-    settings: Settings
-    db: Database
+class _Installation(Installation):
     env: LinkEnv
     principal: Principal
-
-    def fail(self, exc: DomainError) -> NoReturn:
-        typer.echo(error_text(exc, self.settings.language), err=True)
-        raise typer.Exit(2)
 
 
 @contextmanager
 def _installation() -> Iterator[_Installation]:
-    settings = load_settings()
-    db = Database(settings.database_url)
-    try:
-        upgrade(db)
+    with installation() as base:
+        settings = base.settings
         env = LinkEnv(
             settings, Passwords(settings.argon2_profile), remote_invalidator(settings.redis_url)
         )
-        yield _Installation(settings, db, env, service.installation_principal(COMMUNITY_ID))
-    finally:
-        db.dispose()
+        principal = service.installation_principal(COMMUNITY_ID)
+        yield _Installation(settings, base.db, env, principal)
 
 
 def _print_json(data: Any) -> None:

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
+from qunyun.background import WakeableTask
 from qunyun.db.base import utcnow
 from qunyun.db.engine import Database
 from qunyun.errors import NotFound
@@ -344,7 +345,9 @@ def worker_of(ctx: AppContext) -> AlertWorker | None:
     return worker if isinstance(worker, AlertWorker) else None
 
 
-class AlertWorker:
+class AlertWorker(WakeableTask):
+    task_name = "live-code-alerts"
+
     """Checks every active code each ``interval`` seconds, records the fallbacks the
     landing served, and delivers webhooks; woken early by changes and fallbacks."""
 
@@ -356,50 +359,23 @@ class AlertWorker:
         interval: float = CHECK_INTERVAL,
         send: Sender | None = None,
     ) -> None:
+        super().__init__()
         self.db = db
         self.settings = settings
         self.take_fallbacks = take_fallbacks
         self.interval = interval
         self.send = send
-        self._wake: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._lock: asyncio.Lock | None = None
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
-        self._lock = asyncio.Lock()
-        self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="live-code-alerts")
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stopping = True
-        self.wake()
-        await self._task
-        self._task = None
-
-    def wake(self) -> None:
-        """From the event loop (the landing)."""
-        if self._wake is not None:
-            self._wake.set()
-
-    def wake_threadsafe(self) -> None:
-        """From any thread (a request's commit)."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self.wake)
+        if not self.running:
+            self._lock = asyncio.Lock()
+        await super().start()
 
     async def _run(self) -> None:
-        assert self._wake is not None
         last = 0.0
         while not self.stopping():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            await self.wait(self.interval)
             if self.stopping():
                 return
             gap = MIN_GAP - (time.monotonic() - last)
@@ -408,15 +384,12 @@ class AlertWorker:
                     await asyncio.wait_for(self._sleep_unless_stopping(), timeout=gap)
                 if self.stopping():
                     return
-            self._wake.clear()
+            self.clear_wake()
             last = time.monotonic()
             try:
                 await self.run_once()
             except Exception:
                 log.exception("live-code alert check failed")
-
-    def stopping(self) -> bool:
-        return self._stopping
 
     async def _sleep_unless_stopping(self) -> None:
         while not self.stopping():

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -21,11 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 from qunyun.accounts.principal import Principal
+from qunyun.cli_support import Installation, installation
 from qunyun.db.base import utcnow
-from qunyun.db.engine import Database
-from qunyun.db.migrate import upgrade
 from qunyun.errors import DomainError
-from qunyun.i18n import error_text
 from qunyun.links.cache import remote_invalidator
 from qunyun.livecodes import members as pool
 from qunyun.livecodes import service
@@ -34,7 +32,6 @@ from qunyun.livecodes.present import channel_out, code_out, member_out
 from qunyun.livecodes.service import LiveCodeEnv
 from qunyun.livecodes.stats import code_tables
 from qunyun.livecodes.tokens import Signer
-from qunyun.settings import Settings, load_settings
 from qunyun.visits import stats
 
 livecode_app = typer.Typer(
@@ -45,27 +42,19 @@ COMMUNITY_ID = 1
 
 
 @dataclass(frozen=True)
-class _Installation:
-    settings: Settings
-    db: Database
+class _Installation(Installation):
     env: LiveCodeEnv
     principal: Principal
-
-    def fail(self, exc: DomainError) -> NoReturn:
-        typer.echo(error_text(exc, self.settings.language), err=True)
-        raise typer.Exit(2)
 
 
 @contextmanager
 def _installation() -> Iterator[_Installation]:
-    settings = load_settings()
-    db = Database(settings.database_url)
-    try:
-        upgrade(db)
-        env = LiveCodeEnv(settings, invalidate_links=remote_invalidator(settings.redis_url))
-        yield _Installation(settings, db, env, service.installation_principal(COMMUNITY_ID))
-    finally:
-        db.dispose()
+    with installation() as base:
+        env = LiveCodeEnv(
+            base.settings, invalidate_links=remote_invalidator(base.settings.redis_url)
+        )
+        principal = service.installation_principal(COMMUNITY_ID)
+        yield _Installation(base.settings, base.db, env, principal)
 
 
 def _print_json(data: Any) -> None:

@@ -57,6 +57,8 @@ class Action:
     kind: ActionKind
     group: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    # The outbox row's id, stable across retries, so a receiver can drop repeats.
+    id: str | None = None
 
     def __post_init__(self) -> None:
         required, optional = PARAMS[self.kind]

@@ -12,23 +12,56 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anyio
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from qunyun.db.base import utcnow
 from qunyun.db.engine import Database
-from qunyun.platforms.models import PlatformConnection
+from qunyun.stream.bulk import Bulk
 from qunyun.stream.dispatcher import Dispatcher
 from qunyun.stream.ingest import Ingestor, IngestResult
 from qunyun.stream.records import Record, StoredRecord
 
 log = logging.getLogger("qunyun.platforms.ingress")
+
+# How long a worker trusts the member and group ids it has cached: an operator's merge
+# in another process is seen within this time.
+CACHE_SECONDS = 60.0
+
+
+@contextlib.contextmanager
+def writer_turn(db: Database) -> Iterator[None]:
+    """Take turns with the other worker processes' stream writers on one SQLite file.
+
+    SQLite lets one writer in at a time and makes the others poll with growing sleeps
+    (1, 2, 5, 10 ... ms), which with two busy workers costs more than the writing. A
+    blocking file lock hands the turn over the moment it is free. PostgreSQL needs none.
+    """
+    path = _lock_path(db)
+    if path is None:
+        yield
+        return
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _lock_path(db: Database) -> Path | None:
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).with_name(Path(url.database).name + ".stream-lock")
 
 
 @dataclass(frozen=True)
@@ -63,6 +96,7 @@ class StreamWriter:
     _wake: asyncio.Event | None = None
     _task: asyncio.Task[None] | None = None
     _rejections: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    _cache_started: float = field(default_factory=time.monotonic)
     batches: int = 0
     written: int = 0
 
@@ -89,6 +123,14 @@ class StreamWriter:
         self._pending.append(_Delivery(source, records, future))
         self._wake.set()
         return await future
+
+    def forget_members(self) -> None:
+        """Drop every cached group and member id (after a merge or split of members).
+
+        Safe while a batch is being written: the batch keeps the ingestors it has, the
+        next one starts afresh. Other processes drop theirs every :data:`CACHE_SECONDS`.
+        """
+        self._ingestors = {}
 
     def note_rejected(self, connection_id: int) -> None:
         """Count a refused delivery (bad signature or token) against its connection."""
@@ -127,6 +169,10 @@ class StreamWriter:
                     delivery.future.set_result(outcome)
 
     def _ingestor(self, source: Source) -> Ingestor:
+        now = time.monotonic()
+        if now - self._cache_started > CACHE_SECONDS:
+            self._ingestors = {}
+            self._cache_started = now
         ingestor = self._ingestors.get(source)
         if ingestor is None:
             ingestor = Ingestor(
@@ -142,7 +188,7 @@ class StreamWriter:
         self, batch: list[_Delivery], rejections: dict[int, int]
     ) -> list[IngestResult | BaseException]:
         try:
-            with self.db.transaction() as session:
+            with writer_turn(self.db), self.db.transaction() as session:
                 outcomes: list[IngestResult | BaseException] = list(
                     self._ingest_all(session, batch)
                 )
@@ -197,17 +243,16 @@ class StreamWriter:
             c.unknown += sum(1 for r in delivery.records if r.kind == "unknown")
         for connection_id, n in rejections.items():
             counts[connection_id].rejected += n
-        now = utcnow()
-        for connection_id, c in counts.items():
-            t = PlatformConnection
-            values: dict[str, object] = {
-                "received_count": t.received_count + c.received,
-                "unknown_count": t.unknown_count + c.unknown,
-                "rejected_count": t.rejected_count + c.rejected,
-            }
-            if c.received:
-                values["last_seen_at"] = now
-            session.execute(update(t).where(t.id == connection_id).values(**values))
+        bulk = Bulk(session)
+        bulk.execute_many(
+            "UPDATE platform_connections SET received_count = received_count + ?, "
+            "unknown_count = unknown_count + ?, rejected_count = rejected_count + ?, "
+            "last_seen_at = CASE WHEN ? > 0 THEN ? ELSE last_seen_at END WHERE id = ?",
+            [
+                (c.received, c.unknown, c.rejected, c.received, bulk.ts(utcnow()), cid)
+                for cid, c in counts.items()
+            ],
+        )
 
     def _write_now(self, source: Source, records: Sequence[Record]) -> IngestResult:
         delivery = _Delivery(source, records)

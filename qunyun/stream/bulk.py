@@ -22,10 +22,17 @@ _MAX_VALUES = 8000
 
 
 class Bulk:
+    """Statements on the session's own connection (so inside its transaction), through
+    the driver's cursor: SQLAlchemy's per-statement bookkeeping costs more than a small
+    batch's SQL."""
+
     def __init__(self, session: Session) -> None:
-        self.connection: Connection = session.connection()
-        self.sqlite = self.connection.dialect.name == "sqlite"
+        connection: Connection = session.connection()
+        self.sqlite = connection.dialect.name == "sqlite"
         self.mark = "?" if self.sqlite else "%s"
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        self._driver: Any = driver
 
     def ts(self, moment: datetime | None) -> Any:
         if moment is None:
@@ -70,13 +77,16 @@ class Bulk:
         if returning:
             tail += f" RETURNING {', '.join(returning)}"
         out: list[tuple[Any, ...]] = []
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            sql = head + ", ".join([one] * len(chunk)) + tail
-            params = tuple(value for row in chunk for value in row)
-            result = self.connection.exec_driver_sql(sql, params)
-            if returning:
-                out.extend(tuple(r) for r in result)
+        cursor = self._driver.cursor()
+        try:
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                sql = head + ", ".join([one] * len(chunk)) + tail
+                cursor.execute(sql, tuple(value for row in chunk for value in row))
+                if returning:
+                    out.extend(tuple(r) for r in cursor.fetchall())
+        finally:
+            cursor.close()
         return out
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -84,4 +94,8 @@ class Bulk:
         if rows:
             if not self.sqlite:
                 sql = sql.replace("?", "%s")
-            self.connection.exec_driver_sql(sql, [tuple(r) for r in rows])
+            cursor = self._driver.cursor()
+            try:
+                cursor.executemany(sql, [tuple(r) for r in rows])
+            finally:
+                cursor.close()

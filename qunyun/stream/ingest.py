@@ -358,6 +358,8 @@ class Ingestor:
             if group_id is None or member_id is None:
                 continue
             if isinstance(record, MessagePosted):
+                if record.edited:
+                    continue
                 slot = activity.get((group_id, member_id))
                 if slot is None:
                     activity[(group_id, member_id)] = [1, record.occurred_at, record.nickname]

@@ -102,9 +102,13 @@ class MessagePosted(Record):
     reply_to: str | None = None
     # The sender's group nickname at the time, when the platform says.
     nickname: str | None = None
+    # A new version of an earlier message (same message_id): stored, not counted again.
+    edited: bool = False
 
     def data(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        if self.edited:
+            out["edited"] = True
         if self.mentions:
             out["mentions"] = list(self.mentions)
         if self.mention_all:

@@ -3,40 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from qunyun.db.engine import Database
 from qunyun.livecodes.cli import livecode_app
 from qunyun.livecodes.service import main_link
 from qunyun.visits.recorder import PendingVisit, VisitRecorder
+from tests.cli_support import command_line, run
 from tests.livecodes.helpers import WECHAT_GROUPS, WECHAT_UA, blank_png, qr_png
 
 
 @pytest.fixture
 def cli(sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
-    for name in list(os.environ):
-        if name.startswith("QUNYUN_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("QUNYUN_DATABASE_URL", sqlite_db.url)
-    monkeypatch.setenv("QUNYUN_SECRET_KEY", "cli-secret")
-    monkeypatch.setenv("QUNYUN_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("QUNYUN_LANGUAGE", "en")
-    monkeypatch.setenv("QUNYUN_BASE_URL", "https://s.example.cn")
-    root = typer.Typer()
-    root.add_typer(livecode_app, name="livecode")
-    return root
-
-
-def run(cli: typer.Typer, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.output
+    apps = {"livecode": livecode_app}
+    return command_line(monkeypatch, sqlite_db, tmp_path, apps, base_url="https://s.example.cn")
 
 
 def test_create_add_show_stats_and_merge(

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from qunyun.db.engine import Database
 from qunyun.visits.cli import register, visits_app
 from qunyun.visits.recorder import PendingVisit, VisitRecorder
+from tests.cli_support import command_line, run
 from tests.visits.helpers import GOOGLEBOT, IPHONE_SAFARI, WECHAT_IPHONE, make_link
 
 DAY = 86400.0
@@ -22,20 +22,9 @@ DAY = 86400.0
 
 @pytest.fixture
 def cli(sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
-    for name in list(__import__("os").environ):
-        if name.startswith("QUNYUN_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("QUNYUN_DATABASE_URL", sqlite_db.url)
-    monkeypatch.setenv("QUNYUN_SECRET_KEY", "cli-secret")
-    monkeypatch.setenv("QUNYUN_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("QUNYUN_LANGUAGE", "en")
     link_app = typer.Typer()
     register(link_app)
-    root = typer.Typer()
-    root.add_typer(link_app, name="link")
-    root.add_typer(visits_app, name="visits")
-    return root
+    return command_line(monkeypatch, sqlite_db, tmp_path, {"link": link_app, "visits": visits_app})
 
 
 @pytest.fixture
@@ -51,11 +40,6 @@ def promo(sqlite_db: Database) -> int:
         ]
     )
     return link_id
-
-
-def run(cli: typer.Typer, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    return result.exit_code, result.output
 
 
 def test_link_stats_as_json(cli, promo):

@@ -1,0 +1,1 @@
+"""Telegram Bot API: webhook Updates in, Bot API calls out."""

@@ -1,0 +1,1 @@
+"""The generic signed webhook: any bridge can feed Qunyun records and receive actions."""
