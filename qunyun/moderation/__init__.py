@@ -1,0 +1,1 @@
+"""Group rules: rule books, matching, decisions and enforcement."""
