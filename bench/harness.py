@@ -21,6 +21,24 @@ ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its live descendants (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            with open(f"/proc/{current}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            with open(f"/proc/{current}/task/{current}/children") as f:
+                pending += [int(c) for c in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -92,13 +110,23 @@ def run_wrk(
     seconds: int,
     threads: int = 2,
     headers: dict[str, str] | None = None,
+    script: Path | None = None,
+    script_args: list[str] | None = None,
+    timeout: str | None = None,
 ) -> WrkResult:
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install wrk")
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if timeout is not None:
+        cmd += ["--timeout", timeout]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    tail: list[str] = []
+    if script is not None:
+        tail = ["-s", str(script), "--", *(script_args or [])]
+    out = subprocess.run([*cmd, url, *tail], capture_output=True, text=True, check=True).stdout
+    if "BODIES EXHAUSTED" in out:
+        raise SystemExit(f"{name}: the wrk script ran out of request bodies; generate more")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1))  # type: ignore[union-attr]
