@@ -359,7 +359,7 @@ Directory = Annotated[DirectoryQuery, Depends(directory_query)]
 def directory(query: Directory, session: DbSession, principal: CurrentPrincipal) -> DirectoryOut:
     page = members.directory(session, principal, principal.default_community(), query)
     return DirectoryOut(
-        items=[member_out(r) for r in page.rows],
+        items=[member_out(r) for r in page.items],
         total=page.total,
         page=page.page,
         per_page=page.per_page,

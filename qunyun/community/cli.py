@@ -253,7 +253,7 @@ def member_list(
     query = DirectoryQuery(q, group, role, tier, tag, source, status, sort, page, per_page)
     with _run(community) as r:
         result = members.directory(r.session, r.principal, r.community_id, query)
-        rows = [member_out(row) for row in result.rows]
+        rows = [member_out(row) for row in result.items]
     if as_json:
         _print({"total": result.total, "items": [m.model_dump(mode="json") for m in rows]})
         return

@@ -49,6 +49,7 @@ from qunyun.community.models import (
 from qunyun.community.service import get_community, tier_scheme
 from qunyun.community.tree import creates_cycle
 from qunyun.errors import DomainError, NotFound
+from qunyun.paging import Page
 from qunyun.stream.models import StreamRecord
 from qunyun.stream.records import RecordKind
 
@@ -112,16 +113,7 @@ class DirectoryRow:
     groups: list[str]
 
 
-@dataclass(frozen=True)
-class DirectoryPage:
-    rows: list[DirectoryRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+DirectoryPage = Page[DirectoryRow]
 
 
 def _like(text: str) -> str:
@@ -489,16 +481,7 @@ class TimelineItem:
     message_kind: str | None = None
 
 
-@dataclass(frozen=True)
-class TimelinePage:
-    items: list[TimelineItem]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+TimelinePage = Page[TimelineItem]
 
 
 def timeline(

@@ -53,6 +53,7 @@ from qunyun.links.models import BlockedHost, Link, Tag, link_tags
 from qunyun.links.slugs import MAX_SLUG_LENGTH, pick_free_slug, slug_key, validate_slug
 from qunyun.links.title_fetch import PageMeta, fetch_page_meta
 from qunyun.links.urls import normalise_host_pattern, normalise_url
+from qunyun.paging import Page
 from qunyun.settings import Settings
 
 if TYPE_CHECKING:
@@ -102,16 +103,7 @@ class PageCard:
     image_url: str | None = None
 
 
-@dataclass(frozen=True)
-class LinkPage:
-    items: list[Link]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+LinkPage = Page[Link]
 
 
 @dataclass(frozen=True)

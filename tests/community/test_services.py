@@ -199,7 +199,7 @@ def test_directory_filters_sorts_and_pages(db: Database) -> None:
     def ids(**kw: object) -> list[int]:
         with db.session(write=False) as s:
             page = members.directory(s, OWNER, 1, DirectoryQuery(**kw))  # type: ignore[arg-type]
-            return [r.member.id for r in page.rows]
+            return [r.member.id for r in page.items]
 
     assert ids() == [zs, ls, ww]
     assert ids(q="三哥") == [zs]  # group nickname
@@ -219,7 +219,7 @@ def test_directory_filters_sorts_and_pages(db: Database) -> None:
     with db.session(write=False) as s:
         page = members.directory(s, OWNER, 1, DirectoryQuery(per_page=2))
         assert (page.total, page.pages) == (3, 2)
-        assert page.rows[0].tier == "founder" and page.rows[0].groups == ["群100", "群200"]
+        assert page.items[0].tier == "founder" and page.items[0].groups == ["群100", "群200"]
         with pytest.raises(DomainError) as exc:
             members.directory(s, OWNER, 1, DirectoryQuery(tier="nope"))
         assert exc.value.code == "member.unknown_tier"
@@ -320,7 +320,7 @@ def test_merge_split_and_undo_round_trip(db: Database) -> None:
         assert s.get(Group, g100).member_count == 2  # type: ignore[union-attr]
         assert members.timeline(s, OWNER, 1, zs).total == 7
         assert tg not in [
-            r.member.id for r in members.directory(s, OWNER, 1, DirectoryQuery()).rows
+            r.member.id for r in members.directory(s, OWNER, 1, DirectoryQuery()).items
         ]
         assert members.tags_of(s, [zs])[zs] == ["tg"]
         history = members.identity_history(s, 1, zs)
