@@ -20,7 +20,6 @@ class StreamRecord(Base):
         Index("ix_stream_records_group_occurred", "group_id", "occurred_at", "id"),
         Index("ix_stream_records_group_message", "group_id", "message_id"),
         Index("ix_stream_records_member_occurred", "member_id", "occurred_at"),
-        Index("ix_stream_records_community_kind", "community_id", "kind"),
     )
 
     id: Mapped[int] = mapped_column(BigIntKey, primary_key=True)

@@ -504,9 +504,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("stream_records", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_stream_records_community_kind", ["community_id", "kind"], unique=False
-        )
-        batch_op.create_index(
             "ix_stream_records_group_message", ["group_id", "message_id"], unique=False
         )
         batch_op.create_index(
@@ -595,7 +592,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_stream_records_member_occurred")
         batch_op.drop_index("ix_stream_records_group_occurred")
         batch_op.drop_index("ix_stream_records_group_message")
-        batch_op.drop_index("ix_stream_records_community_kind")
 
     op.drop_table("stream_records")
     with op.batch_alter_table("member_tags", schema=None) as batch_op:
