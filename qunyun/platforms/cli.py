@@ -7,6 +7,7 @@ a retried action within its poll interval (a few seconds).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -19,6 +20,7 @@ from qunyun.errors import DomainError
 from qunyun.platforms import connections as service
 from qunyun.platforms import outbox
 from qunyun.platforms.present import action_out, connection_out
+from qunyun.platforms.telegram.client import register_webhook
 
 connection_app = typer.Typer(
     help="Platform connections (QQ/OneBot, Telegram, webhook, manual): add, list, rotate, remove.",
@@ -126,6 +128,32 @@ def rotate(connection_id: int = typer.Argument(...)) -> None:
         except DomainError as exc:
             inst.fail(exc)
     typer.echo(secret)
+
+
+@connection_app.command("telegram-webhook")
+def telegram_webhook(
+    connection_id: int = typer.Argument(...),
+    url: str = typer.Option(
+        None, help="public URL Telegram should post to (default: from QUNYUN_BASE_URL)"
+    ),
+) -> None:
+    """Point a Telegram bot's webhook at Qunyun (setWebhook with the secret and the
+    update types Qunyun reads, chat_member and chat_join_request included)."""
+    with installation() as inst:
+        try:
+            with inst.db.session(write=False) as session:
+                connection = service.get_connection(session, COMMUNITY_ID, connection_id)
+        except DomainError as exc:
+            inst.fail(exc)
+        if connection.platform != "telegram":
+            inst.fail(DomainError("connection.not_telegram"))
+        target = url or service.inbound_url(inst.settings, connection).http
+        assert target is not None
+        result = asyncio.run(register_webhook(connection, target))
+    if not result.ok:
+        typer.echo(f"Telegram: {result.error}", err=True)
+        raise typer.Exit(1)
+    typer.echo(target)
 
 
 @connection_app.command("enable")
