@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 # SQLite allows 32,766 bound values per statement; stay well below for any width.
 _MAX_VALUES = 8000
+_PIPELINE_ROWS = 64
 
 
 class Bulk:
@@ -79,6 +80,19 @@ class Bulk:
         out: list[tuple[Any, ...]] = []
         cursor = self._driver.cursor()
         try:
+            if not self.sqlite and len(rows) > _PIPELINE_ROWS:
+                # psycopg parses every statement of over 50 parameters afresh, at a cost
+                # that grows with its length: past a few dozen rows one row per
+                # statement, pipelined, is cheaper than one long statement.
+                cursor.executemany(
+                    head + one + tail, [tuple(r) for r in rows], returning=bool(returning)
+                )
+                while True:
+                    if returning:
+                        out.extend(tuple(r) for r in cursor.fetchall())
+                    if not cursor.nextset():
+                        break
+                return out
             for start in range(0, len(rows), per_statement):
                 chunk = rows[start : start + per_statement]
                 sql = head + ", ".join([one] * len(chunk)) + tail
