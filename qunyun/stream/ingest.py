@@ -22,7 +22,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from qunyun.community.models import (
@@ -53,16 +52,6 @@ from qunyun.stream.records import (
 _RECORDS: Table = StreamRecord.__table__  # type: ignore[assignment]
 _MEMBERSHIPS: Table = GroupMembership.__table__  # type: ignore[assignment]
 _MEMBERS: Table = Member.__table__  # type: ignore[assignment]
-
-
-def insert_ignoring_duplicates(session: Session, table: Table, index_elements: list[str]) -> Any:
-    """``INSERT ... ON CONFLICT (index_elements) DO NOTHING`` in the session's dialect."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
-    raise NotImplementedError(f"no idempotent insert for {dialect}")
 
 
 @dataclass
@@ -152,29 +141,30 @@ class Ingestor:
             self._load_groups(session, wanted.keys())
             missing = [k for k in wanted if k not in self._groups]
             if missing:
-                rows = [
-                    {
-                        "community_id": self.community_id,
-                        "platform": platform,
-                        "platform_group_id": gid,
-                        "name": (wanted[(platform, gid)] or f"{platform} {gid}")[:200],
-                        "kind": self.group_kind,
-                        "connection_id": self.connection_id,
-                        "standing": True,
-                        "capacity": 500,
-                        "status": "active",
-                        "member_count": 0,
-                        "created_at": utcnow(),
-                        "updated_at": utcnow(),
-                    }
-                    for platform, gid in missing
-                ]
-                stmt = insert_ignoring_duplicates(
-                    session,
-                    Group.__table__,  # type: ignore[arg-type]
-                    ["community_id", "platform", "platform_group_id"],
+                bulk = Bulk(session)
+                now = bulk.ts(utcnow())
+                bulk.insert(
+                    "groups",
+                    _GROUP_COLUMNS,
+                    [
+                        (
+                            self.community_id,
+                            platform,
+                            gid,
+                            (wanted[(platform, gid)] or f"{platform} {gid}")[:200],
+                            self.group_kind,
+                            self.connection_id,
+                            True,
+                            500,
+                            "active",
+                            0,
+                            now,
+                            now,
+                        )
+                        for platform, gid in missing
+                    ],
+                    conflict=("community_id", "platform", "platform_group_id"),
                 )
-                session.execute(stmt, rows)
                 self._load_groups(session, missing)
 
     def _load_groups(self, session: Session, keys: Iterable[tuple[str, str]]) -> None:
@@ -250,31 +240,24 @@ class Ingestor:
             ],
         ).scalars()
         member_ids = list(created)
-        stmt = insert_ignoring_duplicates(
-            session,
-            MemberIdentity.__table__,  # type: ignore[arg-type]
-            ["community_id", "platform", "platform_user_id"],
-        ).returning(MemberIdentity.__table__.c.platform_user_id)
+        bulk = Bulk(session)
         taken: set[tuple[str, str]] = set()
         by_platform: dict[str, list[tuple[str, int, str | None]]] = defaultdict(list)
         for key, member_id in zip(missing, member_ids, strict=True):
             by_platform[key[0]].append((key[1], member_id, names[key]))
         for platform, entries in by_platform.items():
-            inserted = session.execute(
-                stmt,
+            inserted = bulk.insert(
+                "member_identities",
+                ("community_id", "member_id", "platform", "platform_user_id", "display_name",
+                 "created_at"),
                 [
-                    {
-                        "community_id": self.community_id,
-                        "member_id": member_id,
-                        "platform": platform,
-                        "platform_user_id": uid,
-                        "display_name": name,
-                        "created_at": now,
-                    }
+                    (self.community_id, member_id, platform, uid, name, bulk.ts(now))
                     for uid, member_id, name in entries
                 ],
-            ).scalars()
-            won = set(inserted)
+                conflict=("community_id", "platform", "platform_user_id"),
+                returning=("platform_user_id",),
+            )  # fmt: skip
+            won = {uid for (uid,) in inserted}
             for uid, member_id, _ in entries:
                 if uid in won:
                     self._members[(platform, uid)] = member_id
@@ -497,6 +480,21 @@ class Ingestor:
                 for membership_id, member_id in rows:
                     self._memberships[(group_id, member_id)] = membership_id
 
+
+_GROUP_COLUMNS = (
+    "community_id",
+    "platform",
+    "platform_group_id",
+    "name",
+    "kind",
+    "connection_id",
+    "standing",
+    "capacity",
+    "status",
+    "member_count",
+    "created_at",
+    "updated_at",
+)
 
 _RECORD_COLUMNS = (
     "community_id",
