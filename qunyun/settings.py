@@ -75,6 +75,15 @@ class Settings(BaseSettings):
         "rfc_9106_low_memory"
     )
 
+    # Moderation: images fetched to look for QR codes
+    media_max_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1024, description="largest image fetched for the QR check"
+    )
+    media_allow_private: bool = Field(
+        default=False,
+        description="let the QR check fetch images from private addresses (a local OneBot)",
+    )
+
     # Imports
     import_max_bytes: int = Field(
         default=4 * 1024**3, ge=1, description="largest chat export accepted for import"

@@ -14,6 +14,8 @@ from typing import Any
 
 class ActionKind(StrEnum):
     send_message = "send_message"
+    # A private message to one member of the group (notices, one-time codes).
+    send_private = "send_private"
     delete_message = "delete_message"
     # seconds > 0 mutes for that long; seconds == 0 lifts the mute.
     mute = "mute"
@@ -32,6 +34,8 @@ class ActionKind(StrEnum):
 # Required and optional fields of each kind (group is always required).
 PARAMS: dict[ActionKind, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ActionKind.send_message: (("text",), ("reply_to", "mentions")),
+    # secret: a part of the text (a one-time code) blanked from the stored row once sent.
+    ActionKind.send_private: (("user", "text"), ("secret",)),
     ActionKind.delete_message: (("message_id",), ()),
     ActionKind.mute: (("user", "seconds"), ()),
     ActionKind.whole_mute: (("enable",), ()),

@@ -258,6 +258,7 @@ def mark_done(
     if action.status not in ("todo", "failed"):
         raise Conflict("action.cannot_mark_done", id=action_id, state=action.status)
     action.status = "done"
+    action.params = without_secret(action.params)
     action.done_by_id = user_id or None
     action.done_at = utcnow()
     action.next_attempt_at = None
@@ -365,6 +366,19 @@ def claim_due(db: Database, now: datetime, limit: int = BATCH) -> list[Claim]:
         return claimed
 
 
+BLANKED = "••••••"
+
+
+def without_secret(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The params as kept once delivered: a ``secret`` (a one-time code) is blanked from
+    the text, so the outbox's history does not hold a code someone could still use."""
+    out = dict(params)
+    secret = out.pop("secret", None)
+    if isinstance(secret, str) and secret and isinstance(out.get("text"), str):
+        out["text"] = out["text"].replace(secret, BLANKED)
+    return out
+
+
 def record_outcome(db: Database, claim: Claim, result: ActionResult | None, now: datetime) -> str:
     """Store what became of a claimed action; returns its new status. ``None``: the
     connection has no client after all (manual), so it becomes a to-do."""
@@ -381,6 +395,8 @@ def record_outcome(db: Database, claim: Claim, result: ActionResult | None, now:
             "last_error": None,
             "result": _jsonable(data),
         }
+        if "secret" in claim.action.params:
+            values["params"] = without_secret(claim.action.params)
     elif gives_up(claim.attempts, retryable=result.retryable):
         values = {"status": "failed", "next_attempt_at": None, "last_error": _error(result)}
     else:

@@ -64,6 +64,8 @@ def todo_text(
             joined = gettext("todo.separator", lang).join(mentions)
             line += say("send_message.mentions", users=joined)
         return TodoText(line, text)
+    if kind_ is ActionKind.send_private:
+        return TodoText(say("send_private", user=who()), str(params.get("text", "")))
     if kind_ is ActionKind.delete_message:
         if excerpt:
             line = say("delete_message.quoted", excerpt=excerpt)

@@ -104,11 +104,16 @@ class MessagePosted(Record):
     nickname: str | None = None
     # A new version of an earlier message (same message_id): stored, not counted again.
     edited: bool = False
+    # The images it carries, as its platform names them (a URL, or "<platform>-file:<id>"
+    # for a file the platform's API hands out): what the QR detector fetches.
+    images: tuple[str, ...] = ()
 
     def data(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.edited:
             out["edited"] = True
+        if self.images:
+            out["images"] = list(self.images)
         if self.mentions:
             out["mentions"] = list(self.mentions)
         if self.mention_all:

@@ -56,6 +56,11 @@ def to_call(action: Action) -> Call:
     match action.kind:
         case ActionKind.send_message:
             return Call("send_group_msg", {**group, "message": _message(p), "auto_escape": False})
+        case ActionKind.send_private:
+            # group_id (go-cqhttp, NapCat, Lagrange) lets the bot open a temporary chat
+            # with a member who is not its friend; implementations without it ignore it.
+            text = [{"type": "text", "data": {"text": str(p["text"])}}]
+            return Call("send_private_msg", {**user(), "message": text, "auto_escape": False})
         case ActionKind.delete_message:
             return Call("delete_msg", {"message_id": _number(p["message_id"], "message_id")})
         case ActionKind.mute:

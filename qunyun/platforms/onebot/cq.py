@@ -162,6 +162,24 @@ def mentions(segments: Iterable[Segment]) -> tuple[tuple[str, ...], bool]:
     return tuple(people), everyone
 
 
+MAX_IMAGES = 9
+
+
+def images(segments: Iterable[Segment]) -> tuple[str, ...]:
+    """Where each image can be fetched: its ``url`` (NapCat, Lagrange and go-cqhttp give
+    one), else its ``file`` when that is a URL."""
+    found: list[str] = []
+    for segment in segments:
+        if segment.type != "image":
+            continue
+        for key in ("url", "file"):
+            value = segment.data.get(key)
+            if isinstance(value, str) and value.strip().startswith(("http://", "https://")):
+                found.append(value.strip())
+                break
+    return tuple(found[:MAX_IMAGES])
+
+
 def reply_to(segments: Iterable[Segment]) -> str | None:
     for segment in segments:
         if segment.type == "reply" and segment.data.get("id"):

@@ -199,6 +199,7 @@ def _group_message(event: Mapping[str, Any], at: datetime) -> MessagePosted:
         mention_all=everyone,
         reply_to=cq.reply_to(segments),
         nickname=nickname,
+        images=cq.images(segments),
     )
 
 

@@ -179,6 +179,11 @@ class TelegramClient:
         chat = chat_id(action.group)
         if kind == ActionKind.send_message:
             return await self._send(chat, params)
+        if kind == ActionKind.send_private:
+            # A bot may write only to people who have started it; others answer 403.
+            return await self.call(
+                "sendMessage", {"chat_id": user_id(params["user"]), "text": str(params["text"])}
+            )
         if kind == ActionKind.delete_message:
             return await self.call(
                 "deleteMessage", {"chat_id": chat, "message_id": user_id(params["message_id"])}

@@ -102,6 +102,20 @@ _ENVELOPE = frozenset(
 )
 
 
+FILE_PREFIX = "telegram-file:"
+
+
+def photo_of(body: Mapping[str, Any]) -> tuple[str, ...]:
+    """The largest size of a photo (the Bot API lists sizes smallest first), as a file
+    reference the client can download with getFile."""
+    sizes = body.get("photo")
+    if not isinstance(sizes, list) or not sizes:
+        return ()
+    largest = sizes[-1]
+    file_id = largest.get("file_id") if isinstance(largest, Mapping) else None
+    return (f"{FILE_PREFIX}{file_id}",) if isinstance(file_id, str) and file_id else ()
+
+
 def moment(unix_seconds: int) -> datetime:
     return datetime.fromtimestamp(unix_seconds, UTC)
 
@@ -215,6 +229,7 @@ def _posted(
         "message_kind": kind,
         "mentions": mentions_of(text, entities),
         "reply_to": _reply_to(message),
+        "images": photo_of(body),
     }
     if edited:
         edit_date = message.edit_date or message.date

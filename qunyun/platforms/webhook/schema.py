@@ -13,7 +13,15 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    TypeAdapter,
+    ValidationError,
+)
 
 from qunyun.stream.records import (
     JoinHow,
@@ -95,6 +103,10 @@ class MessagePostedIn(RecordIn):
     mention_all: bool = False
     reply_to: Id | None = None
     nickname: Text | None = Field(default=None, description="The sender's group nickname.")
+    images: Annotated[list[HttpUrl], Field(max_length=9)] = Field(
+        default_factory=list,
+        description="http(s) URLs of the images the message carries (checked for QR codes).",
+    )
 
     def record(self) -> Record:
         return MessagePosted(
@@ -106,6 +118,7 @@ class MessagePostedIn(RecordIn):
             mention_all=self.mention_all,
             reply_to=self.reply_to,
             nickname=self.nickname,
+            images=tuple(str(url) for url in self.images),
         )
 
 

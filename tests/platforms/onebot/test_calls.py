@@ -47,6 +47,19 @@ G = "736584321"
             ),
         ),
         (
+            ActionKind.send_private,
+            {"user": "10001", "text": "申诉验证码 482913"},
+            Call(
+                "send_private_msg",
+                {
+                    "group_id": 736584321,
+                    "user_id": 10001,
+                    "auto_escape": False,
+                    "message": [{"type": "text", "data": {"text": "申诉验证码 482913"}}],
+                },
+            ),
+        ),
+        (
             ActionKind.delete_message,
             {"message_id": "-2147480113"},
             Call("delete_msg", {"message_id": -2147480113}),

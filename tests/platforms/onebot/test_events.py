@@ -65,6 +65,7 @@ EXPECTED: dict[str, tuple[type[Any], type[Any] | None, dict[str, Any]]] = {
         {
             "message_kind": MessageKind.image,
             "text": "",
+            "images": ("https://multimedia.nt.qq.com.cn/download?appid=1407&fileid=abc",),
         },
     ),
     "message_group_record": (

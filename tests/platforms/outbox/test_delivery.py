@@ -278,3 +278,27 @@ def test_enqueue_wakes_the_worker_only_after_commit(db: Database, group_factory:
         )
         assert woken == []
     assert woken == [1]
+
+
+def test_a_one_time_code_is_blanked_from_the_stored_row_once_delivered(
+    db: Database, ctx: AppContext, platform: Platform, group_factory: MakeGroup
+) -> None:
+    sent_by_bot = group_factory()
+    by_hand = group_factory("微信一群", platform="manual")
+    text = "申诉验证码 482913，10 分钟内有效"
+    a = queue(db, sent_by_bot.id, "send_private", user="10001", text=text, secret="482913")
+    b = queue(db, by_hand.id, "send_private", user="wxid_1", text=text, secret="482913")
+    backdate(db, a, T0)
+    # Until it is delivered the row holds the code: the worker (or the steward) needs it.
+    assert state(db, b).params["text"] == text
+    assert tick(OutboxWorker(ctx), T0) == 1
+    assert platform.client.performed[0].params["text"] == text
+    with db.transaction() as session:
+        outbox.mark_done(session, 1, b, None)
+    for action_id in (a, b):
+        kept = state(db, action_id)
+        assert kept.status in ("sent", "done")
+        assert kept.params == {
+            "user": kept.params["user"],
+            "text": "申诉验证码 ••••••，10 分钟内有效",
+        }

@@ -62,6 +62,17 @@ def test_todo_texts_in_both_languages() -> None:
     assert reject.instruction == "Decline 张三’s request to join the group “X” (reason: 非学员)"
     whole = todo_text("whole_mute", {"enable": "false"}, "zh-CN", group="X")
     assert whole.instruction == "在群「X」中关闭全员禁言"
+    private = todo_text(
+        "send_private", {"user": "42", "text": "验证码 1234"}, "zh-CN", group="X", names=names
+    )
+    assert private.instruction == "私信 张三（群「X」的成员）下面这段话"
+    assert private.copy == "验证码 1234"
+    assert (
+        "张三"
+        in todo_text(
+            "send_private", {"user": "42", "text": "t"}, "en", group="X", names=names
+        ).instruction
+    )
 
 
 def test_member_lists_of_each_platform() -> None:

@@ -71,6 +71,11 @@ CASES: list[tuple[ActionKind, dict[str, Any], list[tuple[str, dict[str, Any]]]]]
         ],
     ),
     (
+        ActionKind.send_private,
+        {"user": "222222222", "text": "您的消息已被撤回"},
+        [("sendMessage", {"chat_id": 222222222, "text": "您的消息已被撤回"})],
+    ),
+    (
         ActionKind.delete_message,
         {"message_id": "101"},
         [("deleteMessage", {"chat_id": CHAT, "message_id": 101})],

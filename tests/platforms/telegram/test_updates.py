@@ -59,6 +59,8 @@ EXPECTED: dict[str, list[tuple[type, dict[str, Any]]]] = {
                 "mentions": ("@zhangsan",),
                 "reply_to": "101",
                 "platform_user_id": LI,
+                # The largest of the sizes, for the QR detector.
+                "images": ("telegram-file:AgACAgUAAxkBAAIBZ2Zn",),
             },
         )
     ],

@@ -162,3 +162,12 @@ def test_build_client_reads_the_connection(bridge: tuple[Receiver, str]) -> None
 
     assert run_async(go()).ok
     assert receiver.received[0]["params"] == {"text": "你好"}
+
+
+def test_a_private_message_reaches_the_bridge_with_its_user(bridge: tuple[Receiver, str]) -> None:
+    receiver, url = bridge
+    action = Action(ActionKind.send_private, "g1", {"user": "zhangsan", "text": "验证码 1234"})
+    assert perform(url, action).ok
+    (body,) = receiver.received
+    assert (body["action"], body["group"]) == ("send_private", "g1")
+    assert body["params"] == {"user": "zhangsan", "text": "验证码 1234"}
