@@ -47,3 +47,14 @@ class StreamRecord(Base):
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # "live:<connection id>", "import:<job id>" or "api".
     source: Mapped[str] = mapped_column(String(32), default="live")
+
+
+class ConsumerCursor(Base):
+    """How far a stream consumer has read (the last stream record id it handled), so it
+    catches up after a restart instead of missing what arrived while it was down."""
+
+    __tablename__ = "stream_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(BigIntKey, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
