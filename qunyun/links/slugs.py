@@ -63,7 +63,8 @@ RESERVED_SLUGS: frozenset[str] = frozenset(
         "rules", "appeal", "appeals", "calendar", "events", "qa", "points", "analytics",
         "reports", "webhook", "webhooks", "invite", "invites", "join", "communities",
         "tags", "codes", "channels", "preview", "blocked-hosts", "import", "export",
-        "hooks", "connections", "actions", "todos", "group", "member",
+        "hooks", "connections", "actions", "todos", "group", "member", "accept", "entry",
+        "bans", "audit", "cases",
         # every single letter, "l", "s", "c", "u" included
         *"abcdefghijklmnopqrstuvwxyz",
     }

@@ -79,6 +79,9 @@ class MessageContext:
     own_link_hosts: tuple[str, ...] = ()
     # The platform's payload (lets the matcher recognise contact and mini-program cards).
     raw: Mapping[str, Any] | None = None
+    # What the matcher found in the message's images (QR codes), decoded by the caller:
+    # fetching images is I/O, and evaluate stays pure.
+    image_matches: tuple[MatchLike, ...] = ()
 
     @classmethod
     def from_record(
@@ -234,7 +237,10 @@ def _categories(
     if matcher is None:
         return []
     by_category: dict[str, list[Evidence]] = defaultdict(list)
-    found = matcher.scan(message.text, message_kind=message.kind, raw=message.raw)
+    found = [
+        *matcher.scan(message.text, message_kind=message.kind, raw=message.raw),
+        *message.image_matches,
+    ]
     for match in found:
         category = book.categories.get(match.category)
         if category is None or not category.enabled:

@@ -311,6 +311,58 @@ class NewcomerRules(Model):
     severity: Severity = Severity.low
 
 
+class JoinQuestion(Model):
+    """A question a join request must answer; an answer passes when it contains one of
+    ``keywords`` (case-insensitive) or matches one of ``patterns``."""
+
+    question: LocalText
+    keywords: tuple[Annotated[str, Field(min_length=1, max_length=100)], ...] = ()
+    patterns: tuple[Pattern, ...] = ()
+
+
+class JoinUnanswered(StrEnum):
+    # What happens to a request whose answers do not pass.
+    reject = "reject"
+    queue = "queue"
+
+
+class AcceptMode(StrEnum):
+    # Muted until they accept, or (where muting is impossible) only watched and reminded.
+    mute = "mute"
+    watch = "watch"
+
+
+class EntryRules(Model):
+    """Who gets in, and what a newcomer must do before speaking."""
+
+    questions: tuple[JoinQuestion, ...] = Field(default=(), max_length=10)
+    # Requests whose answers pass are approved without a person.
+    auto_approve: bool = True
+    unanswered: JoinUnanswered = JoinUnanswered.queue
+    # A join request must carry a valid invite code (in its answers).
+    invite_required: bool = False
+    # Newcomers accept the rules (by keyword, or the link button) before speaking.
+    accept_rules: bool = False
+    accept_keywords: tuple[Annotated[str, Field(min_length=1, max_length=40)], ...] = (
+        "同意",
+        "我同意",
+        "agree",
+    )
+    accept_mode: AcceptMode = AcceptMode.mute
+    # How long a rule-acceptance mute lasts at most (the platform lifts it then anyway).
+    accept_mute_seconds: int = Field(default=7 * 86400, ge=60, le=30 * 86400)
+
+
+class ReportRules(Model):
+    """Members report a message by replying to it with one of these (e.g. 举报 or /report)."""
+
+    enabled: bool = True
+    keywords: tuple[Annotated[str, Field(min_length=1, max_length=40)], ...] = (
+        "举报",
+        "/report",
+    )
+
+
 class GroupRole(StrEnum):
     owner = "owner"
     secretary = "secretary"
@@ -439,6 +491,8 @@ class RuleBook(Model):
     exemptions: tuple[Exemption, ...] = ()
     ladder: Ladder = Ladder()
     notice: Notice = Notice()
+    entry: EntryRules = EntryRules()
+    reports: ReportRules = ReportRules()
     # Record what would have happened; do nothing to anybody.
     dry_run: bool = False
 

@@ -216,6 +216,14 @@ def load_rulebook(text: str | bytes) -> RuleBook:
         raise RulebookInvalid(_problems(exc, node)) from None
 
 
+def validate_data(data: Mapping[str, Any]) -> RuleBook:
+    """A book from plain data (a form, the API's JSON); problems name paths, not lines."""
+    try:
+        return RuleBook.model_validate(data)
+    except ValidationError as exc:
+        raise RulebookInvalid(_problems(exc, None)) from None
+
+
 def load_override(text: str | bytes, base: RuleBook) -> tuple[dict[str, Any], RuleBook]:
     """A group's partial document and the book it yields over ``base``.
 
