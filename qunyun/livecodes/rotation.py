@@ -1,7 +1,8 @@
 """Which pool member a live code shows now, and when somebody is next available. Pure.
 
 A member is *available* when it is switched on, not expired, below its scan threshold,
-inside its working hours (staff codes) and the code itself is inside its active hours.
+not a group already at its capacity (for members linked to a group Qunyun hears), inside
+its working hours (staff codes) and the code itself is inside its active hours.
 Hours are wall-clock times in the code's time zone; a window whose end is not after its
 start runs past midnight and belongs to the day it starts on (Fri 22:00–02:00 covers
 Friday night and the small hours of Saturday).
@@ -147,6 +148,8 @@ class PoolMember:
     expires_at: datetime | None = None
     enabled: bool = True
     working_hours: Schedule | None = None
+    # Its group has as many members as its capacity (member count from the stream).
+    full: bool = False
 
 
 def _local(now: datetime, zone: tzinfo) -> datetime:
@@ -163,6 +166,7 @@ def is_usable(member: PoolMember, now: datetime, extra_scans: int = 0) -> bool:
     """Could serve a new visitor at some hour: switched on, unexpired, below threshold."""
     return (
         member.enabled
+        and not member.full
         and (member.expires_at is None or now < member.expires_at)
         and (member.threshold is None or member.scans + extra_scans < member.threshold)
     )
@@ -178,9 +182,10 @@ def is_available(
 ) -> bool:
     """The member's own rules (the code's active hours are checked by the caller).
 
-    ``ignore_threshold`` serves a returning visitor, who already counted once.
+    ``ignore_threshold`` serves a returning visitor, who already counted once (a full
+    group is skipped even for them: the platform would turn them away).
     """
-    if not member.enabled:
+    if not member.enabled or member.full:
         return False
     if member.expires_at is not None and now >= member.expires_at:
         return False
@@ -247,7 +252,7 @@ def next_available_at(
     extra = extra_scans or {}
     best: datetime | None = None
     for member in members:
-        if not member.enabled:
+        if not member.enabled or member.full:
             continue
         if member.threshold is not None and member.scans + extra.get(member.id, 0) >= (
             member.threshold

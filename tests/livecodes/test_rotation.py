@@ -55,6 +55,7 @@ def pools(draw: st.DrawFn) -> list[PoolMember]:
                 expires_at=draw(st.none() | moments),
                 enabled=draw(st.booleans()),
                 working_hours=draw(schedules),
+                full=draw(st.booleans()),
             )
         )
     return members
@@ -95,6 +96,7 @@ def test_never_chooses_an_unavailable_member(
         assert chosen.enabled
         assert chosen.expires_at is None or now < chosen.expires_at
         assert chosen.threshold is None or chosen.scans < chosen.threshold
+        assert not chosen.full
 
 
 @settings(max_examples=1000, deadline=None)
@@ -281,6 +283,8 @@ def test_next_time_respects_the_code_hours_expiry_and_full_members() -> None:
     assert next_available_at([expiring], MONDAY_10, SHANGHAI, active_hours=hours) is None
     full = PoolMember(id=1, threshold=5, scans=5)
     assert next_available_at([full], MONDAY_10, SHANGHAI) is None
+    full_group = PoolMember(id=1, threshold=None, full=True)
+    assert next_available_at([full_group], MONDAY_10, SHANGHAI) is None
     assert next_available_at([], MONDAY_10, SHANGHAI) is None
 
 
