@@ -19,14 +19,22 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from qunyun import __version__
+from qunyun import __version__, consumers
 from qunyun.accounts import api as accounts_api
 from qunyun.accounts import pages as accounts_pages
 from qunyun.accounts.passwords import Passwords
+from qunyun.appeals import api as appeals_api
+from qunyun.appeals import pages as appeals_pages
+from qunyun.appeals import public as appeals_public
 from qunyun.community import api as community_api
 from qunyun.community import pages as community_pages
 from qunyun.db.engine import Database
 from qunyun.db.migrate import upgrade
+from qunyun.enforcement import api as enforcement_api
+from qunyun.enforcement import pages as enforcement_pages
+from qunyun.entry import api as entry_api
+from qunyun.entry import pages as entry_pages
+from qunyun.entry import public as entry_public
 from qunyun.imports import api as imports_api
 from qunyun.imports import pages as imports_pages
 from qunyun.imports import worker as imports_worker
@@ -38,6 +46,9 @@ from qunyun.livecodes import api as livecodes_api
 from qunyun.livecodes import pages as livecodes_pages
 from qunyun.livecodes import public as livecodes_public
 from qunyun.livecodes import runtime as livecodes_runtime
+from qunyun.moderation import api as moderation_api
+from qunyun.moderation import pages as moderation_pages
+from qunyun.moderation import public_rules as moderation_public
 from qunyun.platforms import api as platforms_api
 from qunyun.platforms import pages as platforms_pages
 from qunyun.platforms import registry as platforms_registry
@@ -106,6 +117,7 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         await livecodes_runtime.start(ctx)
         await platforms_registry.start(ctx)
         await imports_worker.start(ctx)
+        await consumers.start(ctx)
         app.state.ctx = ctx
         # Everything built at start-up (routes, metadata, parsers) lives as long as the
         # process: take it out of the cyclic collector's sight, or each full collection
@@ -115,6 +127,7 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         try:
             yield
         finally:
+            await consumers.stop(ctx)
             await imports_worker.stop(ctx)
             await platforms_registry.stop(ctx)
             await livecodes_runtime.stop(ctx)
@@ -186,6 +199,17 @@ def create_app(settings: Settings, db: Database | None = None) -> ASGIApp:
         webhook_routes.router,
         community_api.router,
         community_pages.router,
+        enforcement_api.router,
+        enforcement_pages.router,
+        moderation_public.router,
+        moderation_api.router,
+        moderation_pages.router,
+        entry_public.router,
+        entry_api.router,
+        entry_pages.router,
+        appeals_public.router,
+        appeals_api.router,
+        appeals_pages.router,
     ):
         app.include_router(router)
 

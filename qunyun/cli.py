@@ -8,11 +8,15 @@ import sys
 import typer
 
 from qunyun.accounts.cli import token_app, user_app
+from qunyun.appeals.cli import appeal_app
 from qunyun.community.cli import community_app, group_app, member_app
 from qunyun.db.cli import db_app
+from qunyun.enforcement.cli import case_app
+from qunyun.entry.cli import invite_app, join_app
 from qunyun.imports.cli import import_app
 from qunyun.links.cli import link_app
 from qunyun.livecodes.cli import livecode_app
+from qunyun.moderation.cli import ban_app, rules_app
 from qunyun.platforms.cli import action_app, connection_app
 from qunyun.qr.cli import qr_app
 from qunyun.settings import load_settings
@@ -39,6 +43,12 @@ app.add_typer(member_app, name="member")
 app.add_typer(import_app, name="import")
 app.add_typer(connection_app, name="connection")
 app.add_typer(action_app, name="action")
+app.add_typer(case_app, name="case")
+app.add_typer(rules_app, name="rules")
+app.add_typer(ban_app, name="ban")
+app.add_typer(invite_app, name="invite")
+app.add_typer(join_app, name="join")
+app.add_typer(appeal_app, name="appeal")
 
 
 @app.command()
