@@ -80,6 +80,11 @@ class LiveCodeMember(Base):
     # Staff codes: {"days": [...], "start": "HH:MM", "end": "HH:MM"}; None = always.
     working_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     is_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The group this member's QR code joins, when Qunyun hears it: once the group is at
+    # its capacity the rotation moves on to the next member.
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="SET NULL"), default=None, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
