@@ -4,51 +4,75 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib import import_module
 
 import typer
+from typer import _click as click  # Typer's own copy of click, which its classes use
+from typer.core import TyperGroup
 
-from qunyun.accounts.cli import token_app, user_app
-from qunyun.appeals.cli import appeal_app
-from qunyun.community.cli import community_app, group_app, member_app
-from qunyun.db.cli import db_app
-from qunyun.enforcement.cli import case_app
-from qunyun.entry.cli import invite_app, join_app
-from qunyun.imports.cli import import_app
-from qunyun.links.cli import link_app
-from qunyun.livecodes.cli import livecode_app
-from qunyun.moderation.cli import ban_app, rules_app
-from qunyun.platforms.cli import action_app, connection_app
-from qunyun.qr.cli import qr_app
 from qunyun.settings import load_settings
-from qunyun.visits.cli import register as register_visit_commands
-from qunyun.visits.cli import visits_app
+
+# Each command group: (module, Typer object). Imported only when that group is used, so
+# `qunyun link list` does not pay for the rule matcher's tables or the web framework.
+COMMAND_GROUPS: dict[str, tuple[str, str]] = {
+    "db": ("qunyun.db.cli", "db_app"),
+    "user": ("qunyun.accounts.cli", "user_app"),
+    "token": ("qunyun.accounts.cli", "token_app"),
+    "link": ("qunyun.links.cli", "link_app"),
+    "visits": ("qunyun.visits.cli", "visits_app"),
+    "qr": ("qunyun.qr.cli", "qr_app"),
+    "livecode": ("qunyun.livecodes.cli", "livecode_app"),
+    "community": ("qunyun.community.cli", "community_app"),
+    "group": ("qunyun.community.cli", "group_app"),
+    "member": ("qunyun.community.cli", "member_app"),
+    "import": ("qunyun.imports.cli", "import_app"),
+    "connection": ("qunyun.platforms.cli", "connection_app"),
+    "action": ("qunyun.platforms.cli", "action_app"),
+    "case": ("qunyun.enforcement.cli", "case_app"),
+    "rules": ("qunyun.moderation.cli", "rules_app"),
+    "ban": ("qunyun.moderation.cli", "ban_app"),
+    "invite": ("qunyun.entry.cli", "invite_app"),
+    "join": ("qunyun.entry.cli", "join_app"),
+    "appeal": ("qunyun.appeals.cli", "appeal_app"),
+}
+
+
+def command_group(name: str) -> typer.Typer:
+    """The Typer application of one command group, imported on first use."""
+    module, attribute = COMMAND_GROUPS[name]
+    sub_app: typer.Typer = getattr(import_module(module), attribute)
+    if name == "link":
+        # A link's visit commands (`qunyun link visits ...`) live with the visits.
+        from qunyun.visits.cli import register
+
+        register(sub_app)
+    return sub_app
+
+
+class _LazyGroup(TyperGroup):
+    def list_commands(self, ctx: click.core.Context) -> list[str]:
+        return [*super().list_commands(ctx), *COMMAND_GROUPS]
+
+    def get_command(self, ctx: click.core.Context, cmd_name: str) -> click.core.Command | None:
+        if cmd_name not in COMMAND_GROUPS:
+            return super().get_command(ctx, cmd_name)
+        group = typer.main.get_group(command_group(cmd_name))
+        group.name = cmd_name
+        return group
+
 
 app = typer.Typer(
     name="qunyun",
     help="群运 Qunyun — community operations: short links, live codes, rules, rhythm, insight.",
     no_args_is_help=True,
     add_completion=False,
+    cls=_LazyGroup,
 )
-app.add_typer(db_app, name="db")
-app.add_typer(user_app, name="user")
-app.add_typer(token_app, name="token")
-register_visit_commands(link_app)
-app.add_typer(link_app, name="link")
-app.add_typer(visits_app, name="visits")
-app.add_typer(qr_app, name="qr")
-app.add_typer(livecode_app, name="livecode")
-app.add_typer(community_app, name="community")
-app.add_typer(group_app, name="group")
-app.add_typer(member_app, name="member")
-app.add_typer(import_app, name="import")
-app.add_typer(connection_app, name="connection")
-app.add_typer(action_app, name="action")
-app.add_typer(case_app, name="case")
-app.add_typer(rules_app, name="rules")
-app.add_typer(ban_app, name="ban")
-app.add_typer(invite_app, name="invite")
-app.add_typer(join_app, name="join")
-app.add_typer(appeal_app, name="appeal")
+
+
+@app.callback()
+def _root() -> None:
+    """群运 Qunyun — community operations: short links, live codes, rules, rhythm, insight."""
 
 
 @app.command()

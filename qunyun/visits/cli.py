@@ -114,8 +114,9 @@ def _print_stats(console: Console, slug: str, result: stats.Stats) -> None:
 
 
 def register(link_app: typer.Typer) -> None:
-    """Add ``stats`` to the ``qunyun link`` commands."""
-    link_app.command("stats")(link_stats_cmd)
+    """Add ``stats`` to the ``qunyun link`` commands (once, however often it is asked)."""
+    if not any(c.name == "stats" for c in link_app.registered_commands):
+        link_app.command("stats")(link_stats_cmd)
 
 
 @visits_app.command("purge")
