@@ -8,62 +8,13 @@ server delivers the queued unmute/unban within its poll interval.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
-
 import typer
-from sqlalchemy.orm import Session
 
-from qunyun.accounts import service as accounts
-from qunyun.accounts.principal import Principal
 from qunyun.appeals import queue, review, service
 from qunyun.appeals.present import appeal_out
-from qunyun.cli_support import installation
-from qunyun.community import service as community_service
-from qunyun.errors import DomainError, NotFound
-from qunyun.settings import Settings
+from qunyun.community.cli_scope import CommunityOpt, JsonOpt, community_run, print_json
 
 appeal_app = typer.Typer(help="Appeals: list, show, open, decide.", no_args_is_help=True)
-CommunityOpt = typer.Option(
-    "", "--community", "-c", help="community id or slug (default: the first)"
-)
-JsonOpt = typer.Option(False, "--json")
-
-
-@dataclass
-class _Run:
-    settings: Settings
-    session: Session
-    principal: Principal
-    community_id: int
-
-
-@contextmanager
-def _run(community: str = "", user: str = "") -> Iterator[_Run]:
-    with installation() as inst, inst.db.transaction() as session:
-        try:
-            principal = community_service.cli_principal(session)
-            cid = (
-                community_service.find_community(session, principal, community).id
-                if community
-                else min(principal.roles)
-            )
-            if user:
-                found = accounts.get_user_by_name(session, user)
-                if found is None or not found.is_active:
-                    raise NotFound("appeal.user_not_found", name=user[:64])
-                principal = accounts.principal_for(session, found, via="cli")
-            yield _Run(inst.settings, session, principal, cid)
-        except DomainError as exc:
-            session.rollback()
-            inst.fail(exc)
-
-
-def _print(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 @appeal_app.command("list")
@@ -75,7 +26,7 @@ def appeal_list(
     as_json: bool = JsonOpt,
 ) -> None:
     """The appeals queue."""
-    with _run(community) as r:
+    with community_run(community) as r:
         found = queue.list_appeals(
             r.session,
             r.principal,
@@ -86,7 +37,7 @@ def appeal_list(
         )
         rows = [appeal_out(row) for row in found.items]
     if as_json:
-        _print({"items": [a.model_dump(mode="json") for a in rows], "total": found.total})
+        print_json({"items": [a.model_dump(mode="json") for a in rows], "total": found.total})
         return
     for a in rows:
         rule = a.case.rule.get(r.settings.language) or a.case.rule_id
@@ -100,9 +51,9 @@ def appeal_list(
 @appeal_app.command("show")
 def appeal_show(appeal_id: int = typer.Argument(...), community: str = CommunityOpt) -> None:
     """One appeal with its case, as JSON."""
-    with _run(community) as r:
+    with community_run(community) as r:
         out = appeal_out(queue.appeal_row(r.session, r.principal, r.community_id, appeal_id))
-    _print(out.model_dump(mode="json"))
+    print_json(out.model_dump(mode="json"))
 
 
 @appeal_app.command("open")
@@ -113,7 +64,7 @@ def appeal_open(
     community: str = CommunityOpt,
 ) -> None:
     """Open an appeal on a case for the member."""
-    with _run(community, as_user) as r:
+    with community_run(community, as_user=as_user) as r:
         appeal = service.open_by_operator(
             r.session, r.principal, r.community_id, case_id, statement
         )
@@ -130,7 +81,7 @@ def appeal_decide(
     as_json: bool = JsonOpt,
 ) -> None:
     """Uphold or overturn; overturning undoes the case through the outbox."""
-    with _run(community, as_user) as r:
+    with community_run(community, as_user=as_user) as r:
         decided = review.decide(r.session, r.principal, r.community_id, appeal_id, outcome, note)
         undo = [u.kind.value for u in decided.plan]
         summary = {
@@ -146,6 +97,6 @@ def appeal_decide(
             "notice_action_id": decided.notice_action_id,
         }
     if as_json:
-        _print(summary)
+        print_json(summary)
         return
     typer.echo(f"{decided.appeal.id}\t{decided.appeal.status}\t{' '.join(undo) or '-'}")

@@ -7,64 +7,25 @@ message in the configured language and exit with 2.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from qunyun.accounts.principal import Principal
 from qunyun.accounts.roles import Role
-from qunyun.cli_support import installation
 from qunyun.community import groups as group_service
 from qunyun.community import identities, members, tiers
 from qunyun.community import service as community_service
+from qunyun.community.cli_scope import CommunityOpt, JsonOpt, community_run, print_json
 from qunyun.community.members import DirectoryQuery
 from qunyun.community.present import community_out, group_out, member_out, profile_out
 from qunyun.community.tree import flatten
-from qunyun.errors import DomainError
-from qunyun.settings import Settings
 
 community_app = typer.Typer(
     help="Communities: list, create, grant roles, tiers.", no_args_is_help=True
 )
 group_app = typer.Typer(help="Groups: list, create, update, tree.", no_args_is_help=True)
 member_app = typer.Typer(help="Members: list, show, merge, split, tag.", no_args_is_help=True)
-CommunityOpt = typer.Option(
-    "", "--community", "-c", help="community id or slug (default: the first)"
-)
-JsonOpt = typer.Option(False, "--json")
-
-
-@dataclass
-class _Run:
-    settings: Settings
-    session: Session
-    principal: Principal
-    community_id: int
-
-
-@contextmanager
-def _run(community: str = "") -> Iterator[_Run]:
-    with installation() as inst, inst.db.transaction() as session:
-        principal = community_service.cli_principal(session)
-        try:
-            cid = (
-                community_service.find_community(session, principal, community).id
-                if community
-                else min(principal.roles)
-            )
-            yield _Run(inst.settings, session, principal, cid)
-        except DomainError as exc:
-            session.rollback()
-            inst.fail(exc)
-
-
-def _print(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 # --- community -----------------------------------------------------------------------
@@ -73,13 +34,13 @@ def _print(data: Any) -> None:
 @community_app.command("list")
 def community_list(as_json: bool = JsonOpt) -> None:
     """Every community of the installation."""
-    with _run() as r:
+    with community_run() as r:
         rows = [
             community_out(c, r.principal)
             for c in community_service.list_communities(r.session, r.principal)
         ]
     if as_json:
-        _print([c.model_dump(mode="json") for c in rows])
+        print_json([c.model_dump(mode="json") for c in rows])
         return
     for c in rows:
         typer.echo(f"{c.id}\t{c.slug}\t{c.name}")
@@ -93,7 +54,7 @@ def community_create(
     owner: str = typer.Option("", help="user name to make its owner"),
 ) -> None:
     """Create a community (optionally with an owner)."""
-    with _run() as r:
+    with community_run() as r:
         c = community_service.create_community(
             r.session, r.principal, slug=slug, name=name, timezone=timezone
         )
@@ -110,7 +71,7 @@ def community_grant(
     community: str = CommunityOpt,
 ) -> None:
     """Give a user a role in a community (``none`` takes it away)."""
-    with _run(community) as r:
+    with community_run(community) as r:
         if role == "none":
             community_service.revoke_role(r.session, r.principal, r.community_id, user)
         elif role in Role.__members__:
@@ -126,7 +87,7 @@ def community_tiers(
     community: str = CommunityOpt,
 ) -> None:
     """Show or set the member tiers by join order."""
-    with _run(community) as r:
+    with community_run(community) as r:
         c = community_service.get_community(r.session, r.principal, r.community_id)
         if spec is not None:
             bands, cap = tiers.parse_spec(spec)
@@ -149,12 +110,12 @@ def _group_fields(**values: Any) -> dict[str, Any]:
 @group_app.command("list")
 def group_list(community: str = CommunityOpt, as_json: bool = JsonOpt) -> None:
     """Every group with its fill."""
-    with _run(community) as r:
+    with community_run(community) as r:
         rows = [
             group_out(g) for g in group_service.list_groups(r.session, r.principal, r.community_id)
         ]
     if as_json:
-        _print([g.model_dump(mode="json") for g in rows])
+        print_json([g.model_dump(mode="json") for g in rows])
         return
     for g in rows:
         typer.echo(f"{g.id}\t{g.name}\t{g.kind}\t{g.member_count}/{g.capacity}\t{g.status}")
@@ -163,7 +124,7 @@ def group_list(community: str = CommunityOpt, as_json: bool = JsonOpt) -> None:
 @group_app.command("tree")
 def group_tree(community: str = CommunityOpt) -> None:
     """The groups as a tree."""
-    with _run(community) as r:
+    with community_run(community) as r:
         for node in flatten(group_service.group_tree(r.session, r.principal, r.community_id)):
             g = node.row
             typer.echo(
@@ -194,7 +155,7 @@ def group_create(
     )
     if ends_on:
         fields["standing"] = False
-    with _run(community) as r:
+    with community_run(community) as r:
         g = group_service.create_group(r.session, r.principal, r.community_id, fields)
         typer.echo(f"{g.id}\t{g.name}")
 
@@ -218,7 +179,7 @@ def group_update(
         fields["standing"] = True
     elif ends_on:
         fields.update(standing=False, ends_on=ends_on)
-    with _run(community) as r:
+    with community_run(community) as r:
         g = group_service.update_group(r.session, r.principal, r.community_id, group_id, fields)
         if archive is not None:
             group_service.set_status(
@@ -251,11 +212,11 @@ def member_list(
 ) -> None:
     """The member directory."""
     query = DirectoryQuery(q, group, role, tier, tag, source, status, sort, page, per_page)
-    with _run(community) as r:
+    with community_run(community) as r:
         result = members.directory(r.session, r.principal, r.community_id, query)
         rows = [member_out(row) for row in result.items]
     if as_json:
-        _print({"total": result.total, "items": [m.model_dump(mode="json") for m in rows]})
+        print_json({"total": result.total, "items": [m.model_dump(mode="json") for m in rows]})
         return
     for m in rows:
         order = f"#{m.join_order}" if m.join_order else "-"
@@ -266,9 +227,9 @@ def member_list(
 @member_app.command("show")
 def member_show(member_id: int = typer.Argument(...), community: str = CommunityOpt) -> None:
     """A member's profile as JSON."""
-    with _run(community) as r:
+    with community_run(community) as r:
         out = profile_out(members.profile(r.session, r.principal, r.community_id, member_id))
-    _print(out.model_dump(mode="json"))
+    print_json(out.model_dump(mode="json"))
 
 
 @member_app.command("merge")
@@ -279,7 +240,7 @@ def member_merge(
     community: str = CommunityOpt,
 ) -> None:
     """Merge one member into another (undo with ``member undo``)."""
-    with _run(community) as r:
+    with community_run(community) as r:
         change = identities.merge(r.session, r.principal, r.community_id, target, other, note=note)
         typer.echo(f"change {change.id}: {other} -> {target}")
 
@@ -292,7 +253,7 @@ def member_split(
     community: str = CommunityOpt,
 ) -> None:
     """Move identities off a member onto a new one."""
-    with _run(community) as r:
+    with community_run(community) as r:
         change = identities.split(
             r.session, r.principal, r.community_id, member_id, identity, display_name=name
         )
@@ -302,7 +263,7 @@ def member_split(
 @member_app.command("undo")
 def member_undo(change_id: int = typer.Argument(...), community: str = CommunityOpt) -> None:
     """Undo a merge or a split."""
-    with _run(community) as r:
+    with community_run(community) as r:
         change = identities.undo(r.session, r.principal, r.community_id, change_id)
         typer.echo(f"change {change.id}: {change.change}")
 
@@ -315,7 +276,7 @@ def member_tag(
     community: str = CommunityOpt,
 ) -> None:
     """Add or remove tags."""
-    with _run(community) as r:
+    with community_run(community) as r:
         tags = members.change_tags(
             r.session, r.principal, r.community_id, member_id, add=add, remove=remove
         )

@@ -3,14 +3,13 @@ every community; ``--community`` picks one, default the first)."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from typing import Any
 
 import typer
 
 from qunyun.cli_support import installation
 from qunyun.community import service as community_service
+from qunyun.community.cli_scope import CommunityOpt, JsonOpt, print_json
 from qunyun.errors import DomainError
 
 from . import queries
@@ -19,12 +18,6 @@ from .present import case_detail_out, case_out
 from .queries import CaseQuery
 
 case_app = typer.Typer(help="Cases: what the rule book, reports and operators decided.")
-CommunityOpt = typer.Option("", "--community", "-c", help="community id or slug")
-JsonOpt = typer.Option(False, "--json")
-
-
-def _print(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def _day(value: str | None) -> date | None:
@@ -66,7 +59,7 @@ def case_list(
             inst.fail(exc)
         rows = [case_out(row, env) for row in found.items]
     if as_json:
-        _print({"total": found.total, "items": [r.model_dump(mode="json") for r in rows]})
+        print_json({"total": found.total, "items": [r.model_dump(mode="json") for r in rows]})
         return
     for r in rows:
         step = r.step_action or "-"
@@ -99,7 +92,7 @@ def case_show(
         except DomainError as exc:
             inst.fail(exc)
     if as_json:
-        _print(out.model_dump(mode="json"))
+        print_json(out.model_dump(mode="json"))
         return
     label = out.label.get(inst.settings.language) or out.rule_id
     lines = [

@@ -7,62 +7,15 @@ go through the outbox, which a running server delivers within its poll interval.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
-
 import typer
-from sqlalchemy.orm import Session
 
-from qunyun.accounts.principal import Principal
-from qunyun.cli_support import installation
-from qunyun.community import service as community_service
+from qunyun.community.cli_scope import CommunityOpt, JsonOpt, community_run, print_json
 from qunyun.entry import invites, requests
 from qunyun.entry.env import EntryEnv
 from qunyun.entry.present import invite_out, request_out
-from qunyun.errors import DomainError
-from qunyun.settings import Settings
 
 invite_app = typer.Typer(help="Invite codes: create, list, revoke.", no_args_is_help=True)
 join_app = typer.Typer(help="Join requests: list, approve, reject.", no_args_is_help=True)
-CommunityOpt = typer.Option(
-    "", "--community", "-c", help="community id or slug (default: the first)"
-)
-JsonOpt = typer.Option(False, "--json")
-
-
-@dataclass
-class _Run:
-    settings: Settings
-    session: Session
-    principal: Principal
-    community_id: int
-
-    @property
-    def env(self) -> EntryEnv:
-        return EntryEnv.from_settings(self.settings)
-
-
-@contextmanager
-def _run(community: str = "") -> Iterator[_Run]:
-    with installation() as inst, inst.db.transaction() as session:
-        principal = community_service.cli_principal(session)
-        try:
-            cid = (
-                community_service.find_community(session, principal, community).id
-                if community
-                else min(principal.roles)
-            )
-            yield _Run(inst.settings, session, principal, cid)
-        except DomainError as exc:
-            session.rollback()
-            inst.fail(exc)
-
-
-def _print(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def _uses(used: int, quota: int | None) -> str:
@@ -84,7 +37,7 @@ def invite_create(
     as_json: bool = JsonOpt,
 ) -> None:
     """Create an invite code; prints the code and its public page."""
-    with _run(community) as r:
+    with community_run(community) as r:
         created = invites.create_invite(
             r.session,
             r.principal,
@@ -102,7 +55,7 @@ def invite_create(
             invites.community_slug(r.session, r.community_id),
         )
     if as_json:
-        _print(out.model_dump(mode="json"))
+        print_json(out.model_dump(mode="json"))
         return
     typer.echo(f"{out.code}\t{out.url}")
 
@@ -115,7 +68,7 @@ def invite_list(
     as_json: bool = JsonOpt,
 ) -> None:
     """Invite codes with their uses, newest first."""
-    with _run(community) as r:
+    with community_run(community) as r:
         found = invites.list_invites(
             r.session,
             r.principal,
@@ -127,7 +80,7 @@ def invite_list(
         slug = invites.community_slug(r.session, r.community_id)
         rows = [invite_out(row, r.settings.base_url, slug) for row in found.items]
     if as_json:
-        _print([row.model_dump(mode="json") for row in rows])
+        print_json([row.model_dump(mode="json") for row in rows])
         return
     for row in rows:
         typer.echo(
@@ -150,7 +103,7 @@ def invite_revoke(
     community: str = CommunityOpt,
 ) -> None:
     """Revoke a code: nobody gets in with it from now on."""
-    with _run(community) as r:
+    with community_run(community) as r:
         found = invites.find_invite(r.session, r.principal, r.community_id, code)
         revoked = invites.revoke_invite(r.session, r.principal, r.community_id, found.id)
         typer.echo(f"{revoked.code}\trevoked\t{_uses(revoked.used, revoked.quota)}")
@@ -167,7 +120,7 @@ def join_list(
     as_json: bool = JsonOpt,
 ) -> None:
     """Join requests, newest first (default: the pending queue)."""
-    with _run(community) as r:
+    with community_run(community) as r:
         found = requests.list_requests(
             r.session,
             r.principal,
@@ -178,7 +131,7 @@ def join_list(
         )
         rows = [request_out(row) for row in found.items]
     if as_json:
-        _print([row.model_dump(mode="json") for row in rows])
+        print_json([row.model_dump(mode="json") for row in rows])
         return
     for row in rows:
         answers = row.answers.replace("\n", " ")
@@ -194,8 +147,10 @@ def join_approve(
     community: str = CommunityOpt,
 ) -> None:
     """Approve a pending request."""
-    with _run(community) as r:
-        done = requests.approve_request(r.session, r.env, r.principal, r.community_id, request_id)
+    with community_run(community) as r:
+        done = requests.approve_request(
+            r.session, EntryEnv.from_settings(r.settings), r.principal, r.community_id, request_id
+        )
         typer.echo(f"{done.id}\t{done.status}")
 
 
@@ -206,8 +161,13 @@ def join_reject(
     community: str = CommunityOpt,
 ) -> None:
     """Reject a pending request."""
-    with _run(community) as r:
+    with community_run(community) as r:
         done = requests.reject_request(
-            r.session, r.env, r.principal, r.community_id, request_id, reason or None
+            r.session,
+            EntryEnv.from_settings(r.settings),
+            r.principal,
+            r.community_id,
+            request_id,
+            reason or None,
         )
         typer.echo(f"{done.id}\t{done.status}")

@@ -10,22 +10,16 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import typer
-from sqlalchemy.orm import Session
 
-from qunyun.accounts.principal import Principal
-from qunyun.cli_support import installation
-from qunyun.community import service as community_service
-from qunyun.errors import DomainError
+from qunyun.community.cli_scope import CommunityOpt, CommunityRun, community_run
 from qunyun.moderation import bans, editing
 from qunyun.moderation.bans import BanQuery
 from qunyun.moderation.public_rules import published_markdown
 from qunyun.moderation.published import render_rules
 from qunyun.moderation.yaml_io import RulebookInvalid
-from qunyun.settings import Settings
 
 rules_app = typer.Typer(
     help="Rule books: show, export, import, versions, diff, restore.", no_args_is_help=True
@@ -33,39 +27,20 @@ rules_app = typer.Typer(
 ban_app = typer.Typer(
     help="The shared ban list: list, add, lift, import, export.", no_args_is_help=True
 )
-CommunityOpt = typer.Option(
-    "", "--community", "-c", help="community id or slug (default: the first)"
-)
 GroupOpt = typer.Option(None, "--group", "-g", help="a group's override instead")
 
 
-@dataclass
-class _Run:
-    settings: Settings
-    session: Session
-    principal: Principal
-    community_id: int
-
-
 @contextmanager
-def _run(community: str = "") -> Iterator[_Run]:
-    with installation() as inst, inst.db.transaction() as session:
-        principal = community_service.cli_principal(session)
+def _run(community: str = "") -> Iterator[CommunityRun]:
+    """A community-scoped run that prints a refused rule book line by line."""
+    with community_run(community) as run:
         try:
-            cid = (
-                community_service.find_community(session, principal, community).id
-                if community
-                else min(principal.roles)
-            )
-            yield _Run(inst.settings, session, principal, cid)
+            yield run
         except RulebookInvalid as exc:
-            session.rollback()
-            for message in exc.messages(inst.settings.language):
+            run.session.rollback()
+            for message in exc.messages(run.settings.language):
                 typer.echo(message, err=True)
             raise typer.Exit(2) from None
-        except DomainError as exc:
-            session.rollback()
-            inst.fail(exc)
 
 
 # --- rules ----------------------------------------------------------------------------
