@@ -7,10 +7,12 @@ from enum import Enum
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 
 from qunyun.accounts.deps import Ctx, CurrentPrincipal, DbSession, csrf_protect
 from qunyun.entry import acceptance, invites, requests
 from qunyun.entry.env import EntryEnv
+from qunyun.entry.models import InviteCode
 from qunyun.entry.present import acceptance_out, invite_out, request_out
 from qunyun.entry.schemas import (
     AcceptanceOut,
@@ -22,6 +24,7 @@ from qunyun.entry.schemas import (
     JoinRequestPageOut,
     RejectIn,
 )
+from qunyun.web.context import AppContext
 from qunyun.web.schemas import MAX_ROW_ID, RowId, error_responses
 
 router = APIRouter(prefix="/api/v1/entry", dependencies=[Depends(csrf_protect)])
@@ -32,6 +35,16 @@ OptGroup = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]
 
 
 # --- join requests ----------------------------------------------------------------------
+
+
+def _invite_out(
+    session: Session, ctx: AppContext, community_id: int, invite: InviteCode
+) -> InviteOut:
+    return invite_out(
+        invites.invite_row(session, invite),
+        ctx.settings.base_url,
+        invites.community_slug(session, community_id),
+    )
 
 
 @router.get(
@@ -182,11 +195,7 @@ def create_invite(
         label=body.label,
         inviter_member_id=body.inviter_member_id,
     )
-    return invite_out(
-        invites.invite_row(session, created),
-        ctx.settings.base_url,
-        invites.community_slug(session, community_id),
-    )
+    return _invite_out(session, ctx, community_id, created)
 
 
 @router.get(
@@ -201,11 +210,7 @@ def get_invite(
 ) -> InviteOut:
     community_id = principal.default_community()
     found = invites.get_invite(session, principal, community_id, invite_id)
-    return invite_out(
-        invites.invite_row(session, found),
-        ctx.settings.base_url,
-        invites.community_slug(session, community_id),
-    )
+    return _invite_out(session, ctx, community_id, found)
 
 
 @router.post(
@@ -220,11 +225,7 @@ def revoke_invite(
 ) -> InviteOut:
     community_id = principal.default_community()
     found = invites.revoke_invite(session, principal, community_id, invite_id)
-    return invite_out(
-        invites.invite_row(session, found),
-        ctx.settings.base_url,
-        invites.community_slug(session, community_id),
-    )
+    return _invite_out(session, ctx, community_id, found)
 
 
 # --- rule acceptances -------------------------------------------------------------------
