@@ -31,6 +31,7 @@ from qunyun.moderation.flood import FloodTracker
 from qunyun.moderation.images import checks_images, image_references, qr_matches
 from qunyun.moderation.ladder import PastWarning
 from qunyun.moderation.rulebook import GroupRole
+from qunyun.moderation.text import Match
 from qunyun.platforms.actions import ActionKind
 from qunyun.platforms.models import PlatformConnection
 from qunyun.platforms.outbox import enqueue
@@ -45,6 +46,7 @@ from .notices import rule_notice
 from .reading import is_edit, message_context, platform_admin, record_language
 
 KINDS = (RecordKind.message_posted, RecordKind.member_joined, RecordKind.nickname_changed)
+MAX_PREFETCHED = 1000
 ADMIN_ROLES = frozenset({GroupRole.owner.value, GroupRole.secretary.value})
 
 
@@ -69,6 +71,8 @@ class Enforcer:
         self._flood: dict[int, FloodTracker] = {}
         # Messages a member sent before, per (group, member), counted once per batch.
         self._sent: dict[tuple[int, int], int] = {}
+        # What the QR check found in a message's images, read ahead of the batch.
+        self._qr: dict[int, tuple[Match, ...]] = {}
 
     def flood(self, group_id: int) -> FloodTracker:
         tracker = self._flood.get(group_id)
@@ -150,21 +154,9 @@ class Enforcer:
             record, timezone=view.timezone_of(group), own_link_hosts=self.own_hosts
         )
         matcher = self.books.matchers.matcher(group.community_id, group.id, effective)
-        references = image_references(record.data)
-        if references and checks_images(book):
-            found = qr_matches(
-                book,
-                matcher,
-                references,
-                connection=(
-                    session.get(PlatformConnection, group.connection_id)
-                    if group.connection_id is not None
-                    else None
-                ),
-                max_bytes=self.env.media_max_bytes,
-                allow_private=self.env.media_allow_private,
-            )
-            message = replace(message, image_matches=tuple(found))
+        found_in_images = self._image_matches(session, group, record)
+        if found_in_images:
+            message = replace(message, image_matches=found_in_images)
         decisions = evaluate(
             book,
             message,
@@ -209,6 +201,64 @@ class Enforcer:
         known.update(c.rule_id for c in outcome.cases)
         if outcome.warning is not None:
             view.warnings[member_id].append(PastWarning(now, outcome.warning.weight))
+
+    # --- images ---------------------------------------------------------------------
+
+    def prefetch_images(self, session: Session, records: Sequence[StreamRecord]) -> int:
+        """Fetch and read the QR codes in these messages' images ahead of judging them.
+
+        Called outside the follower's transaction: on SQLite that transaction holds the
+        write lock, and a slow image host must not stall every other writer. Returns how
+        many messages had their images read."""
+        done = 0
+        for record in records:
+            if record.kind != RecordKind.message_posted.value or record.id in self._qr:
+                continue
+            if not image_references(record.data) or record.group_id is None:
+                continue
+            group = session.get(Group, record.group_id)
+            if group is None:
+                continue
+            self._qr[record.id] = self._read_images(session, group, record)
+            done += 1
+        while len(self._qr) > MAX_PREFETCHED:
+            self._qr.pop(next(iter(self._qr)))
+        return done
+
+    def _image_matches(
+        self, session: Session, group: Group, record: StreamRecord
+    ) -> tuple[Match, ...]:
+        prefetched = self._qr.pop(record.id, None)
+        if prefetched is not None:
+            return prefetched
+        # Arrived after the prefetch looked: read now (rare; the follower's next look
+        # would have taken it ahead of the lock).
+        return self._read_images(session, group, record) if record.data else ()
+
+    def _read_images(
+        self, session: Session, group: Group, record: StreamRecord
+    ) -> tuple[Match, ...]:
+        references = image_references(record.data)
+        if not references:
+            return ()
+        effective = self.books.books(session, [group])[group.id]
+        if not checks_images(effective.book):
+            return ()
+        connection = (
+            session.get(PlatformConnection, group.connection_id)
+            if group.connection_id is not None
+            else None
+        )
+        return tuple(
+            qr_matches(
+                effective.book,
+                self.books.matchers.matcher(group.community_id, group.id, effective),
+                references,
+                connection=connection,
+                max_bytes=self.env.media_max_bytes,
+                allow_private=self.env.media_allow_private,
+            )
+        )
 
     # --- joins and nicknames ------------------------------------------------------------
 

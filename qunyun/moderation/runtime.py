@@ -29,11 +29,21 @@ class ModerationFollower(StreamFollower):
         self._next_sweep = time.monotonic() + SWEEP_SECONDS
 
     def run_once(self) -> int:
+        self.prefetch()
         taken = super().run_once()
         if time.monotonic() >= self._next_sweep:
             self._next_sweep = time.monotonic() + SWEEP_SECONDS
             self.sweep()
         return taken
+
+    def prefetch(self) -> None:
+        """Read the images of the records the next batch will take, before the batch
+        takes the cursor (and, on SQLite, the write lock)."""
+        try:
+            with self.db.session(write=False) as session:
+                self.enforcer.prefetch_images(session, self.peek(session))
+        except Exception:
+            log.exception("reading message images ahead failed; the batch reads them")
 
     def sweep(self) -> int:
         try:

@@ -135,12 +135,22 @@ class StreamFollower(WakeableTask):
                 _advance(session, self.name, int(last or 0))
             session.commit()
 
+    def _settle(self) -> float:
+        return SETTLE_SECONDS if self.settle_seconds is None else self.settle_seconds
+
+    def peek(self, session: Session) -> list[StreamRecord]:
+        """The records the next batch would take, read without taking the cursor (for
+        slow preparation, such as fetching images, outside the batch's transaction)."""
+        position = session.scalar(
+            select(ConsumerCursor.position).where(ConsumerCursor.name == self.name)
+        )
+        return _pending(session, int(position or 0), self.kinds, self.batch, self._settle())
+
     def run_once(self) -> int:
         """Handle one batch; how many records it took (0: caught up)."""
         with self.db.session() as session:
             position = _lock_cursor(session, self.name)
-            settle = SETTLE_SECONDS if self.settle_seconds is None else self.settle_seconds
-            records = _pending(session, position, self.kinds, self.batch, settle)
+            records = _pending(session, position, self.kinds, self.batch, self._settle())
             if not records:
                 session.commit()
                 return 0

@@ -280,3 +280,18 @@ def test_images_on_private_addresses_are_not_fetched_by_default(
         )
         follower(db).drain()
     assert cases(db) == []
+
+
+def test_images_are_read_ahead_outside_the_batch_transaction(db: Database, tmp_path: Path) -> None:
+    enforcer = Enforcer(replace(env(), media_allow_private=True))
+    engine = follower(db, enforcer)
+    with serve_images(tmp_path) as served:
+        ingest(
+            db, [message(2, "看图", images=(f"{served}/qr.png",), message_kind=MessageKind.image)]
+        )
+        with db.session(write=False) as session:
+            assert enforcer.prefetch_images(session, engine.peek(session)) == 1
+    # The image host is gone by the time the batch runs: what was read ahead is used.
+    engine.drain()
+    (case,) = cases(db)
+    assert (case.rule_id, case.message_id) == ("category:ads", "2")
